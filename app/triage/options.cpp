@@ -1,0 +1,148 @@
+#include "options.h"
+
+#include <getopt.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string_view>
+#include <vector>
+
+namespace triage::app {
+
+namespace {
+
+// X(long name, metavar or "" for a flag, help)
+#define TRIAGE_OPTIONS(X)                                                                       \
+    X("outside-port", "N", "DPDK port facing the ISP uplink; inbound traffic is scrubbed (default 0)") \
+    X("inside-port", "N", "DPDK port facing the clinic LAN (default 1)")                         \
+    X("burst", "N", "packets per RX burst, 1..64 (default 32)")                                  \
+    X("rxd", "N", "RX descriptors per queue (default 1024)")                                     \
+    X("txd", "N", "TX descriptors per queue (default 1024)")                                     \
+    X("stats-interval", "SEC", "seconds between one-line stats logs, 0 = off (default 10)")     \
+    X("stats-json", "FILE", "write every counter as JSON to FILE at exit")                      \
+    X("exit-on-eof", "", "stop once every net_pcap rx_pcap input is read and the pipeline drained (tests, replay)") \
+    X("log-level", "LEVEL", "trace|debug|info|warn|error|off (default info)")                   \
+    X("no-summary", "", "do not print the summary report at exit")                              \
+    X("help", "", "show this help and exit")
+
+struct Spec {
+    const char* name;
+    const char* metavar;
+    const char* help;
+};
+constexpr Spec kSpecs[] = {
+#define TRIAGE_X(n, m, h) {n, m, h},
+    TRIAGE_OPTIONS(TRIAGE_X)
+#undef TRIAGE_X
+};
+
+bool to_uint(const char* opt, const char* s, unsigned long lo, unsigned long hi, unsigned long& out) {
+    char* end = nullptr;
+    errno = 0;
+    const unsigned long v = std::strtoul(s, &end, 10);
+    if (errno || end == s || *end || s[0] == '-' || v < lo || v > hi) {
+        std::fprintf(stderr, "triage: --%s: '%s' is not a number in %lu..%lu\n", opt, s, lo, hi);
+        return false;
+    }
+    out = v;
+    return true;
+}
+
+}  // namespace
+
+void print_usage(const char* prog) {
+    std::printf(
+        "Usage: %s [EAL options] -- [options]\n"
+        "Triage: inline DDoS scrubber between two DPDK ports. Port 'outside' faces the ISP\n"
+        "uplink, port 'inside' the clinic LAN; frames are forwarded both ways untouched, and\n"
+        "inbound frames are validated and dropped by named reason.\n"
+        "Every worker lcore (all EAL lcores but the main one) owns one RX/TX queue pair on\n"
+        "each port. Example without a NIC:\n"
+        "  %s -l 0,1 --no-pci --no-huge -m 256 --file-prefix demo \\\n"
+        "     --vdev net_pcap0,rx_pcap=in.pcap,tx_pcap=out0.pcap \\\n"
+        "     --vdev net_pcap1,rx_pcap=lan.pcap,tx_pcap=out1.pcap -- --exit-on-eof\n\n"
+        "Options:\n",
+        prog, prog);
+    for (const Spec& s : kSpecs) {
+        char left[48];
+        std::snprintf(left, sizeof left, "--%s%s%s", s.name, *s.metavar ? " " : "", s.metavar);
+        std::printf("  %-24s %s\n", left, s.help);
+    }
+}
+
+int parse_options(int argc, char** argv, Options& o) {
+    std::vector<option> longopts;
+    for (const Spec& s : kSpecs) longopts.push_back({s.name, *s.metavar ? required_argument : no_argument, nullptr, 0});
+    longopts.push_back({nullptr, 0, nullptr, 0});
+    optind = 1;
+    opterr = 0;
+    for (;;) {
+        int idx = -1;
+        const int c = getopt_long(argc, argv, "h", longopts.data(), &idx);
+        if (c == -1) break;
+        if (c == 'h') {
+            print_usage(argv[0]);
+            return 1;
+        }
+        if (c == '?' || c == ':') {
+            const char* bad = argv[optind - 1];
+            if (optopt && c == ':')
+                std::fprintf(stderr, "triage: option '%s' needs a value (see --help)\n", bad);
+            else
+                std::fprintf(stderr, "triage: unknown option or missing value: '%s' (see --help)\n", bad);
+            return -1;
+        }
+        const std::string_view name = kSpecs[idx].name;
+        unsigned long v = 0;
+        if (name == "outside-port" || name == "inside-port") {
+            if (!to_uint(kSpecs[idx].name, optarg, 0, 1023, v)) return -1;
+            (name == "outside-port" ? o.outside_port : o.inside_port) = static_cast<uint16_t>(v);
+        } else if (name == "burst") {
+            if (!to_uint("burst", optarg, 1, 64, v)) return -1;
+            o.burst = static_cast<uint16_t>(v);
+        } else if (name == "rxd" || name == "txd") {
+            if (!to_uint(kSpecs[idx].name, optarg, 64, 16384, v)) return -1;
+            (name == "rxd" ? o.rx_desc : o.tx_desc) = static_cast<uint16_t>(v);
+        } else if (name == "stats-interval") {
+            char* end = nullptr;
+            const double d = std::strtod(optarg, &end);
+            if (end == optarg || *end || !(d >= 0) || d > 86400) {
+                std::fprintf(stderr, "triage: --stats-interval: '%s' is not a number of seconds in 0..86400\n", optarg);
+                return -1;
+            }
+            o.stats_interval = d;
+        } else if (name == "stats-json") {
+            o.stats_json = optarg;
+        } else if (name == "exit-on-eof") {
+            o.exit_on_eof = true;
+        } else if (name == "log-level") {
+            static constexpr const char* levels[] = {"trace", "debug", "info", "warn", "error", "off"};
+            bool ok = false;
+            for (const char* l : levels) ok |= std::strcmp(l, optarg) == 0;
+            if (!ok) {
+                std::fprintf(stderr, "triage: --log-level: '%s' is not one of trace|debug|info|warn|error|off\n", optarg);
+                return -1;
+            }
+            o.log_level = optarg;
+        } else if (name == "no-summary") {
+            o.quiet_summary = true;
+        } else if (name == "help") {
+            print_usage(argv[0]);
+            return 1;
+        }
+    }
+    if (optind < argc) {
+        std::fprintf(stderr, "triage: unexpected argument '%s' (see --help)\n", argv[optind]);
+        return -1;
+    }
+    if (o.outside_port == o.inside_port) {
+        std::fprintf(stderr, "triage: --outside-port and --inside-port are both %u; they must differ\n",
+                     o.outside_port);
+        return -1;
+    }
+    return 0;
+}
+
+}  // namespace triage::app

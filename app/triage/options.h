@@ -1,0 +1,28 @@
+// Application options (after the EAL's `--`), declared once in a table that
+// also produces `--help`.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace triage::app {
+
+struct Options {
+    uint16_t outside_port = 0;
+    uint16_t inside_port = 1;
+    uint16_t burst = 32;
+    uint16_t rx_desc = 1024;
+    uint16_t tx_desc = 1024;
+    double stats_interval = 10.0;  // seconds, 0 = off
+    bool exit_on_eof = false;
+    std::string stats_json;  // empty = none
+    std::string log_level = "info";
+    bool quiet_summary = false;
+};
+
+// Parses argv (the part after `--`, argv[0] is the program). Returns 0 to go
+// on, 1 when --help was printed, -1 on error (message already printed).
+int parse_options(int argc, char** argv, Options& out);
+void print_usage(const char* prog);
+
+}  // namespace triage::app

@@ -1,0 +1,52 @@
+// Per-worker counters: written by one worker with plain loads and stores,
+// read concurrently by the control core. Relaxed atomics compile to ordinary
+// moves on x86 (no lock prefix) and keep the concurrent read well-defined.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+#include "drop_reason.h"
+
+namespace triage::telemetry {
+
+class Counter {
+public:
+    void add(uint64_t n = 1) noexcept { v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+    uint64_t get() const noexcept { return v_.load(std::memory_order_relaxed); }
+
+private:
+    std::atomic<uint64_t> v_{0};
+};
+static_assert(sizeof(Counter) == 8);
+
+// Direction of travel through the box. Inbound is scrubbed; outbound is
+// forwarded and observed.
+enum class Dir : uint8_t { inbound = 0, outbound = 1 };
+inline constexpr unsigned kDirs = 2;
+
+struct alignas(64) WorkerCounters {
+    Counter rx_packets[kDirs];
+    Counter rx_bytes[kDirs];
+    Counter fwd_packets[kDirs];  // handed to the other port and accepted by it
+    Counter fwd_bytes[kDirs];
+    Counter drops[kDropCount];   // index Drop; drops[0] unused
+    Counter drops_by_dir[kDirs];
+    Counter outbound_malformed;  // malformed frames from the clinic, forwarded anyway
+    Counter steered_out;         // handed to another worker (software steering)
+    Counter steered_in;
+};
+
+// Sums over workers, read by the control core.
+struct Totals {
+    uint64_t rx_packets[kDirs]{}, rx_bytes[kDirs]{};
+    uint64_t fwd_packets[kDirs]{}, fwd_bytes[kDirs]{};
+    uint64_t drops[kDropCount]{};
+    uint64_t drops_by_dir[kDirs]{};
+    uint64_t outbound_malformed = 0, steered_out = 0, steered_in = 0;
+
+    void add(const WorkerCounters& w) noexcept;
+    uint64_t dropped() const noexcept { return drops_by_dir[0] + drops_by_dir[1]; }
+};
+
+}  // namespace triage::telemetry

@@ -1,0 +1,43 @@
+// Human and machine-readable views of the counters: the periodic one-line
+// stats log, the exit summary, and the JSON dump tests read.
+#pragma once
+
+#include <cstdint>
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+#include "counters.h"
+
+namespace triage::telemetry {
+
+struct PortReport {
+    std::string role;  // "outside" / "inside"
+    uint16_t port_id = 0;
+    uint64_t rx_packets = 0, tx_packets = 0, rx_bytes = 0, tx_bytes = 0;
+    uint64_t rx_missed = 0, rx_errors = 0, tx_errors = 0, rx_nombuf = 0;
+};
+
+struct WorkerReport {
+    unsigned lcore = 0;
+    uint16_t queue = 0;
+    const WorkerCounters* counters = nullptr;
+};
+
+struct Report {
+    std::string version;
+    double forwarding_seconds = 0;
+    std::vector<PortReport> ports;
+    std::vector<WorkerReport> workers;
+    Totals totals;  // summed from workers by the caller (Report::sum)
+
+    void sum();
+};
+
+void write_json(std::ostream& os, const Report& r);
+void write_summary(std::ostream& os, const Report& r);
+
+// One line for the periodic log: rates since the previous sample.
+std::string stats_line(const Totals& now, const Totals& prev, double seconds);
+
+}  // namespace triage::telemetry

@@ -1,0 +1,182 @@
+#include "scrub.h"
+
+#include <rte_branch_prediction.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_prefetch.h>
+#include <rte_ring.h>
+
+#include "net.h"
+
+namespace triage::scrub {
+
+namespace {
+
+using telemetry::Dir;
+using telemetry::Drop;
+
+// Largest frame the parser sees linearised; segmented frames up to this size
+// are copied into the worker's scratch buffer (single-segment ones are not).
+constexpr uint32_t kScratchSize = 16384;
+
+class Worker {
+public:
+    explicit Worker(const WorkerConfig& c) : c_(c), k_(*c.counters) {}
+
+    int run() {
+        Shared& sh = *c_.shared;
+        bool counted_quiesced = false;
+        for (;;) {
+            const RunState st = sh.state.load(std::memory_order_acquire);
+            if (st == RunState::stop) break;
+            unsigned got = poll<Dir::inbound>(c_.outside_port);
+            got += poll<Dir::outbound>(c_.inside_port);
+            if (c_.rings) drain_ring();
+            flush();
+            if (st == RunState::draining && got == 0) {
+                // Inputs are exhausted. Once every worker has seen that, no
+                // one hands off frames any more: empty our ring and leave.
+                if (!counted_quiesced) {
+                    sh.quiesced.fetch_add(1, std::memory_order_acq_rel);
+                    counted_quiesced = true;
+                }
+                if (sh.quiesced.load(std::memory_order_acquire) == c_.nworkers) {
+                    if (c_.rings) drain_ring();
+                    flush();
+                    break;
+                }
+            }
+        }
+        flush();
+        return 0;
+    }
+
+private:
+    struct TxBatch {
+        rte_mbuf* pkts[kMaxBurst * 2];
+        uint16_t n = 0;
+    };
+
+    template <Dir D>
+    unsigned poll(uint16_t port) {
+        rte_mbuf* pkts[kMaxBurst];
+        const uint16_t n = rte_eth_rx_burst(port, c_.queue, pkts, c_.burst);
+        if (n == 0) return 0;
+        constexpr unsigned d = static_cast<unsigned>(D);
+        uint64_t bytes = 0;
+        for (uint16_t i = 0; i < n; ++i) {
+            if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
+            bytes += rte_pktmbuf_pkt_len(pkts[i]);
+            handle<D>(pkts[i], true);
+        }
+        k_.rx_packets[d].add(n);
+        k_.rx_bytes[d].add(bytes);
+        if (c_.rings) send_steered();
+        return n;
+    }
+
+    // Frames handed over by other workers; their RX was counted there.
+    void drain_ring() {
+        rte_mbuf* pkts[kMaxBurst];
+        const unsigned n = rte_ring_dequeue_burst(c_.rings[c_.index], reinterpret_cast<void**>(pkts),
+                                                  c_.burst, nullptr);
+        k_.steered_in.add(n);
+        for (unsigned i = 0; i < n; ++i) {
+            if (pkts[i]->port == c_.outside_port) handle<Dir::inbound>(pkts[i], false);
+            else handle<Dir::outbound>(pkts[i], false);
+        }
+    }
+
+    template <Dir D>
+    void handle(rte_mbuf* m, bool may_steer) {
+        const uint32_t len = rte_pktmbuf_pkt_len(m);
+        const uint8_t* bytes = static_cast<const uint8_t*>(
+            rte_pktmbuf_read(m, 0, len < kScratchSize ? len : kScratchSize, scratch_));
+        net::ParseOptions opt;
+        opt.verify_ipv4_checksum =
+            (m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) != RTE_MBUF_F_RX_IP_CKSUM_GOOD;
+        net::PacketView v;
+        const net::Malformed why = net::parse(bytes, len < kScratchSize ? len : kScratchSize, v, opt);
+
+        if (c_.rings && may_steer && v.is_ip()) {
+            const unsigned owner = net::symmetric_ip_hash(v) % c_.nworkers;
+            if (owner != c_.index) {
+                steer_[owner].pkts[steer_[owner].n++] = m;
+                return;
+            }
+        }
+        constexpr unsigned d = static_cast<unsigned>(D);
+        if constexpr (D == Dir::inbound) {
+            if (unlikely(why != net::Malformed::none)) {
+                drop(m, telemetry::drop_from(why), d);
+                return;
+            }
+            tx_[1].pkts[tx_[1].n++] = m;  // toward the clinic
+        } else {
+            // Outbound frames are the clinic's own: forward even odd ones,
+            // but let the operator see them.
+            if (unlikely(why != net::Malformed::none)) k_.outbound_malformed.add();
+            tx_[0].pkts[tx_[0].n++] = m;  // toward the uplink
+        }
+    }
+
+    void drop(rte_mbuf* m, Drop why, unsigned d) {
+        k_.drops[static_cast<unsigned>(why)].add();
+        k_.drops_by_dir[d].add();
+        rte_pktmbuf_free(m);
+    }
+
+    void send_steered() {
+        for (unsigned w = 0; w < c_.nworkers; ++w) {
+            TxBatch& b = steer_[w];
+            if (b.n == 0) continue;
+            const unsigned sent = rte_ring_enqueue_burst(c_.rings[w], reinterpret_cast<void**>(b.pkts),
+                                                         b.n, nullptr);
+            k_.steered_out.add(sent);
+            for (unsigned i = sent; i < b.n; ++i)
+                drop(b.pkts[i], Drop::steer_full,
+                     b.pkts[i]->port == c_.outside_port ? 0u : 1u);
+            b.n = 0;
+        }
+    }
+
+    // tx_[0] leaves by the outside port (outbound traffic), tx_[1] by the inside.
+    void flush() {
+        for (unsigned side = 0; side < 2; ++side) {
+            TxBatch& b = tx_[side];
+            if (b.n == 0) continue;
+            const unsigned d = side == 1 ? 0u : 1u;  // inside TX carries inbound traffic
+            const uint16_t port = side == 0 ? c_.outside_port : c_.inside_port;
+            uint64_t bytes = 0;
+            for (unsigned i = 0; i < b.n; ++i) bytes += rte_pktmbuf_pkt_len(b.pkts[i]);
+            const uint16_t sent = rte_eth_tx_burst(port, c_.queue, b.pkts, b.n);
+            for (unsigned i = sent; i < b.n; ++i) {
+                bytes -= rte_pktmbuf_pkt_len(b.pkts[i]);
+                drop(b.pkts[i], Drop::tx_full, d);
+            }
+            k_.fwd_packets[d].add(sent);
+            k_.fwd_bytes[d].add(bytes);
+            b.n = 0;
+        }
+    }
+
+    const WorkerConfig c_;
+    telemetry::WorkerCounters& k_;
+    TxBatch tx_[2];
+    TxBatch steer_[RTE_MAX_LCORE > 128 ? 128 : RTE_MAX_LCORE];
+    alignas(64) uint8_t scratch_[kScratchSize];
+};
+
+}  // namespace
+
+int worker_main(void* arg) {
+    auto* cfg = static_cast<const WorkerConfig*>(arg);
+    // The worker's state (TX batches, scratch) lives on its own lcore's heap
+    // allocation made here, once, before the loop: nothing allocates per packet.
+    auto* w = new Worker(*cfg);
+    const int rc = w->run();
+    delete w;
+    return rc;
+}
+
+}  // namespace triage::scrub

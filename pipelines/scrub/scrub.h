@@ -1,0 +1,43 @@
+// pipelines/scrub: the inline worker. Run-to-completion: each worker polls
+// its own RX queue on both ports, scrubs inbound (outside -> inside) frames,
+// observes outbound ones, and transmits on its own TX queue of the other port.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+#include "telemetry.h"
+
+struct rte_ring;
+
+namespace triage::scrub {
+
+// Written by the control core, read by workers once per loop.
+enum class RunState : int { running = 0, draining = 1, stop = 2 };
+
+struct Shared {
+    std::atomic<RunState> state{RunState::running};
+    // Workers that have seen their inputs run dry while draining.
+    std::atomic<unsigned> quiesced{0};
+};
+
+struct WorkerConfig {
+    uint16_t outside_port = 0;
+    uint16_t inside_port = 1;
+    uint16_t queue = 0;  // this worker's RX/TX queue on both ports
+    uint16_t burst = 32;
+    unsigned index = 0;     // 0..nworkers-1
+    unsigned nworkers = 1;
+    // Software steering (ports without symmetric RSS and several workers):
+    // rings[i] receives frames owned by worker i. nullptr when off.
+    rte_ring* const* rings = nullptr;
+    Shared* shared = nullptr;
+    telemetry::WorkerCounters* counters = nullptr;
+};
+
+inline constexpr uint16_t kMaxBurst = 64;
+
+// rte_eal_remote_launch entry point; arg is a WorkerConfig*.
+int worker_main(void* arg);
+
+}  // namespace triage::scrub
