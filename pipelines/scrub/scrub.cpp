@@ -99,7 +99,7 @@ private:
         const net::Malformed why = net::parse(bytes, len < kScratchSize ? len : kScratchSize, v, opt);
 
         if (c_.rings && may_steer && v.is_ip()) {
-            const unsigned owner = net::symmetric_ip_hash(v) % c_.nworkers;
+            const unsigned owner = net::owner_of(net::symmetric_ip_hash(v), c_.nworkers);
             if (owner != c_.index) {
                 steer_[owner].pkts[steer_[owner].n++] = m;
                 return;
