@@ -16,6 +16,8 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <initializer_list>
 #include <vector>
 
 #include "options.h"
@@ -36,14 +38,25 @@ volatile std::sig_atomic_t g_signal = 0;
 
 void on_signal(int sig) { g_signal = sig; }
 
-bool wants_help(int argc, char** argv) {
+// Options that only print something are answered before the EAL starts, so
+// they work on any machine, without privileges or devices.
+bool wants(int argc, char** argv, std::initializer_list<std::string_view> names) {
     bool after_dashes = false;
     for (int i = 1; i < argc; ++i) {
-        const std::string a = argv[i];
+        const std::string_view a = argv[i];
         if (a == "--") after_dashes = true;
-        else if (after_dashes && (a == "--help" || a == "-h")) return true;
+        else if (after_dashes)
+            for (auto n : names)
+                if (a == n) return true;
     }
     return false;
+}
+
+void list_drop_reasons() {
+    for (unsigned i = 1; i < telemetry::kDropCount; ++i) {
+        const auto d = static_cast<telemetry::Drop>(i);
+        std::printf("%-20s %s\n", telemetry::drop_name(d), telemetry::drop_description(d));
+    }
 }
 
 // The control core's view of when --exit-on-eof may start draining.
@@ -83,8 +96,12 @@ telemetry::Totals sum(const std::vector<telemetry::WorkerCounters>& c) {
 }
 
 int run(int argc, char** argv) {
-    if (wants_help(argc, argv)) {
+    if (wants(argc, argv, {"--help", "-h"})) {
         app::print_usage(argv[0]);
+        return 0;
+    }
+    if (wants(argc, argv, {"--list-drop-reasons"})) {
+        list_drop_reasons();
         return 0;
     }
     app::PcapInputs pcaps;

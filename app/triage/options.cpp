@@ -25,6 +25,7 @@ namespace {
     X("exit-on-eof", "", "stop once every net_pcap rx_pcap input is read and the pipeline drained (tests, replay)") \
     X("log-level", "LEVEL", "trace|debug|info|warn|error|off (default info)")                   \
     X("no-summary", "", "do not print the summary report at exit")                              \
+    X("list-drop-reasons", "", "print every drop reason with its description and exit")         \
     X("help", "", "show this help and exit")
 
 struct Spec {
@@ -128,6 +129,8 @@ int parse_options(int argc, char** argv, Options& o) {
             o.log_level = optarg;
         } else if (name == "no-summary") {
             o.quiet_summary = true;
+        } else if (name == "list-drop-reasons") {
+            o.list_drop_reasons = true;
         } else if (name == "help") {
             print_usage(argv[0]);
             return 1;

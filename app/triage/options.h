@@ -18,6 +18,7 @@ struct Options {
     std::string stats_json;  // empty = none
     std::string log_level = "info";
     bool quiet_summary = false;
+    bool list_drop_reasons = false;
 };
 
 // Parses argv (the part after `--`, argv[0] is the program). Returns 0 to go
