@@ -50,6 +50,7 @@ demo() {
         --vdev "net_pcap0,rx_pcap=config/demo/outside.pcap,tx_pcap=$out/to-uplink.pcap" \
         --vdev "net_pcap1,rx_pcap=config/demo/inside.pcap,tx_pcap=$out/to-clinic.pcap" \
         -- --exit-on-eof --stats-interval 0 --stats-json "$out/stats.json"
+    rm -rf "/var/run/dpdk/triage_demo_$$"   # the EAL's runtime dir, kept for secondary processes
     echo
     echo "Frames delivered to the clinic: $out/to-clinic.pcap; to the uplink: $out/to-uplink.pcap"
     echo "Every counter: $out/stats.json"

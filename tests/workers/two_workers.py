@@ -10,6 +10,7 @@ directions would land on different workers.
 """
 import argparse
 import json
+import shutil
 import os
 import subprocess
 import sys
@@ -75,6 +76,9 @@ def main():
     except subprocess.TimeoutExpired:
         print("FAIL: triage did not stop by itself within 90 s")
         return 1
+    finally:
+        # The EAL leaves its runtime directory behind for secondary processes.
+        shutil.rmtree(f"/var/run/dpdk/twoworkers_{os.getpid()}", ignore_errors=True)
     print(res.stdout, res.stderr)
     if res.returncode != 0:
         print(f"FAIL: triage exited with {res.returncode}")
