@@ -81,7 +81,7 @@ int parse_options(int argc, char** argv, Options& o) {
     opterr = 0;
     for (;;) {
         int idx = -1;
-        const int c = getopt_long(argc, argv, "h", longopts.data(), &idx);
+        const int c = getopt_long(argc, argv, ":h", longopts.data(), &idx);
         if (c == -1) break;
         if (c == 'h') {
             print_usage(argv[0]);
@@ -89,10 +89,10 @@ int parse_options(int argc, char** argv, Options& o) {
         }
         if (c == '?' || c == ':') {
             const char* bad = argv[optind - 1];
-            if (optopt && c == ':')
+            if (c == ':')
                 std::fprintf(stderr, "triage: option '%s' needs a value (see --help)\n", bad);
             else
-                std::fprintf(stderr, "triage: unknown option or missing value: '%s' (see --help)\n", bad);
+                std::fprintf(stderr, "triage: unknown option '%s' (see --help)\n", bad);
             return -1;
         }
         const std::string_view name = kSpecs[idx].name;
