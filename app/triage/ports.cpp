@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <stdexcept>
+#include <string_view>
 
 #include "scrub.h"
 
@@ -79,6 +80,16 @@ void configure_port(uint16_t port, const Options& o, uint16_t nq, bool use_rss, 
     if (rc != 0 && rc != -ENOTSUP) fail(port, "cannot enable promiscuous mode", rc);
     rc = rte_eth_dev_start(port);
     if (rc != 0) fail(port, "start failed", rc);
+    // DPDK 22.11's af_packet PMD opens its socket for every interface and
+    // binds it to its own only afterwards: frames from other interfaces can
+    // already sit in the ring. Forwarding them would leak traffic between
+    // segments, so discard what arrived before the workers start.
+    if (std::string_view(info.driver_name) == "net_af_packet") {
+        rte_mbuf* junk[32];
+        for (uint16_t q = 0; q < nq; ++q)
+            for (uint16_t n; (n = rte_eth_rx_burst(port, q, junk, 32)) != 0;)
+                rte_pktmbuf_free_bulk(junk, n);
+    }
 }
 
 }  // namespace
