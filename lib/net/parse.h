@@ -75,8 +75,29 @@ inline Malformed parse_tcp_options(const uint8_t* pkt, unsigned off, unsigned en
     return Malformed::none;
 }
 
+// Verdict on the six classic TCP flags (FIN SYN RST PSH ACK URG), one
+// table lookup per segment instead of a chain of tests.
+constexpr Malformed tcp_flag_verdict(uint8_t f) {
+    using namespace tcp_flag;
+    if ((f & (syn | fin)) == (syn | fin)) return Malformed::tcp_syn_fin;
+    if ((f & (syn | rst)) == (syn | rst)) return Malformed::tcp_syn_rst;
+    if ((f & (fin | psh | urg)) == (fin | psh | urg)) return Malformed::tcp_xmas;
+    if ((f & (fin | ack)) == fin) return Malformed::tcp_fin_no_ack;
+    if (f == 0) return Malformed::tcp_null;
+    return Malformed::none;
+}
+
+struct TcpFlagTable {
+    Malformed verdict[64];
+    constexpr TcpFlagTable() : verdict() {
+        for (unsigned f = 0; f < 64; ++f) verdict[f] = tcp_flag_verdict(static_cast<uint8_t>(f));
+    }
+    constexpr Malformed operator[](unsigned f) const { return verdict[f]; }
+};
+inline constexpr TcpFlagTable kTcpFlagVerdict{};
+
 // Transport header at v.l4_off with v.l4_len bytes available.
-inline Malformed parse_l4(const uint8_t* pkt, PacketView& v) noexcept {
+[[gnu::always_inline]] inline Malformed parse_l4(const uint8_t* pkt, PacketView& v) noexcept {
     const uint8_t* l4 = pkt + v.l4_off;
     const unsigned len = v.l4_len;
     switch (v.l4_proto) {
@@ -89,16 +110,12 @@ inline Malformed parse_l4(const uint8_t* pkt, PacketView& v) noexcept {
         v.tcp_flags = l4[13];
         v.payload_off = static_cast<uint16_t>(v.l4_off + doff);
         v.flags |= view_flag::l4_parsed;
-        if (Malformed m = parse_tcp_options(pkt, v.l4_off + 20u, v.l4_off + doff, v);
-            m != Malformed::none)
-            return m;
-        const uint8_t f = v.tcp_flags;
-        using namespace tcp_flag;
-        if ((f & (syn | fin)) == (syn | fin)) return Malformed::tcp_syn_fin;
-        if ((f & (syn | rst)) == (syn | rst)) return Malformed::tcp_syn_rst;
-        if ((f & (fin | psh | urg)) == (fin | psh | urg)) return Malformed::tcp_xmas;
-        if ((f & (fin | ack)) == fin) return Malformed::tcp_fin_no_ack;
-        if ((f & (fin | syn | rst | psh | ack | urg)) == 0) return Malformed::tcp_null;
+        if (doff > 20) {
+            if (Malformed m = parse_tcp_options(pkt, v.l4_off + 20u, v.l4_off + doff, v);
+                m != Malformed::none)
+                return m;
+        }
+        if (Malformed m = kTcpFlagVerdict[v.tcp_flags & 0x3f]; m != Malformed::none) return m;
         if (v.sport == 0 || v.dport == 0) return Malformed::l4_port_zero;
         return Malformed::none;
     }
@@ -141,15 +158,6 @@ inline unsigned min_l4_header(uint8_t proto) noexcept {
     }
 }
 
-inline Malformed check_addresses_v4(const PacketView& v) noexcept {
-    const uint8_t s0 = v.src[0];
-    if (s0 == 127 || (s0 & 0xf0) == 0xe0 ||
-        (s0 == 255 && v.src[1] == 255 && v.src[2] == 255 && v.src[3] == 255))
-        return Malformed::ip_src_martian;
-    if (std::memcmp(v.src, v.dst, 4) == 0) return Malformed::land;
-    return Malformed::none;
-}
-
 inline Malformed check_addresses_v6(const PacketView& v) noexcept {
     static constexpr uint8_t loopback[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
     if (v.src[0] == 0xff || std::memcmp(v.src, loopback, 16) == 0)
@@ -159,20 +167,26 @@ inline Malformed check_addresses_v6(const PacketView& v) noexcept {
     return Malformed::none;
 }
 
-inline Malformed parse_ipv4(const uint8_t* pkt, unsigned len, PacketView& v,
-                            const ParseOptions& opt) noexcept {
+[[gnu::always_inline]] inline Malformed parse_ipv4(const uint8_t* pkt, unsigned len, PacketView& v,
+                                                  const ParseOptions& opt) noexcept {
     const unsigned l3 = v.l3_off;
     if (len - l3 < 20) return Malformed::ipv4_truncated;
     const uint8_t* ip = pkt + l3;
-    if ((ip[0] >> 4) != 4) return Malformed::ipv4_bad_version;
-    const unsigned ihl = (ip[0] & 0x0f) * 4u;
-    if (ihl < 20 || ihl > len - l3) return Malformed::ipv4_bad_ihl;
+    unsigned ihl = 20;
+    if (ip[0] != 0x45) {  // the common case has no options: one test
+        if ((ip[0] >> 4) != 4) return Malformed::ipv4_bad_version;
+        ihl = (ip[0] & 0x0f) * 4u;
+        if (ihl < 20 || ihl > len - l3) return Malformed::ipv4_bad_ihl;
+    }
     const unsigned total = rd16(ip + 2);
     if (total < ihl || total > len - l3) return Malformed::ipv4_bad_length;
     v.ip_version = 4;
     v.ttl = ip[8];
-    std::memcpy(v.src, ip + 12, 4);
-    std::memcpy(v.dst, ip + 16, 4);
+    uint32_t src, dst;
+    std::memcpy(&src, ip + 12, 4);
+    std::memcpy(&dst, ip + 16, 4);
+    std::memcpy(v.src, &src, 4);
+    std::memcpy(v.dst, &dst, 4);
     // Options: EOL ends the list, NOP is one byte, the rest carry a length.
     for (unsigned o = 20; o < ihl;) {
         const uint8_t t = ip[o];
@@ -184,18 +198,20 @@ inline Malformed parse_ipv4(const uint8_t* pkt, unsigned len, PacketView& v,
         if (o + 1 >= ihl || ip[o + 1] < 2 || o + ip[o + 1] > ihl) return Malformed::ipv4_bad_options;
         o += ip[o + 1];
     }
-    if (opt.verify_ipv4_checksum && ones_complement_sum(ip, ihl) != 0xffff)
+    if (opt.verify_ipv4_checksum && !ipv4_header_checksum_ok(ip, ihl))
         return Malformed::ipv4_bad_checksum;
-    if (Malformed m = check_addresses_v4(v); m != Malformed::none) return m;
+    const uint8_t s0 = ip[12];
+    if (s0 == 127 || (s0 & 0xf0) == 0xe0 || src == 0xffffffffu) return Malformed::ip_src_martian;
+    if (src == dst) return Malformed::land;
 
     v.l4_proto = ip[9];
     v.l4_off = static_cast<uint16_t>(l3 + ihl);
     v.l4_len = static_cast<uint16_t>(total - ihl);
     const uint16_t frag = rd16(ip + 6);
-    const bool mf = (frag & 0x2000) != 0;
-    v.frag_off = frag & 0x1fff;
-    if (frag & 0x8000) return Malformed::frag_bad;  // reserved ("evil") bit
-    if (mf || v.frag_off != 0) {
+    if ((frag & 0xbfff) != 0) {  // anything but DF: reserved bit, MF or an offset
+        const bool mf = (frag & 0x2000) != 0;
+        v.frag_off = frag & 0x1fff;
+        if (frag & 0x8000) return Malformed::frag_bad;  // reserved ("evil") bit
         v.flags |= view_flag::fragment;
         if (mf) v.flags |= view_flag::more_fragments;
         if (mf && v.l4_len % 8 != 0) return Malformed::frag_bad;
@@ -302,20 +318,23 @@ inline Malformed parse_ipv6(const uint8_t* pkt, unsigned len, PacketView& v) noe
 // Parse one frame. On Malformed::none the view describes the packet; on any
 // other result the view holds whatever was parsed before the fault (useful for
 // logging addresses) and must not be trusted beyond that.
-inline Malformed parse(const uint8_t* pkt, uint32_t len, PacketView& v,
-                       const ParseOptions& opt = {}) noexcept {
+[[gnu::always_inline]] inline Malformed parse(const uint8_t* pkt, uint32_t len, PacketView& v,
+                                             const ParseOptions& opt = {}) noexcept {
     std::memset(&v, 0, sizeof v);
     if (len < 14) return Malformed::l2_truncated;
     if (len > 65535) len = 65535;  // offsets are 16-bit; no Ethernet frame is larger
     unsigned off = 12;
     uint16_t et = detail::rd16(pkt + off);
-    while (et == ether_type::vlan || et == ether_type::qinq || et == ether_type::qinq_old) {
-        if (v.vlan_count == 2) return Malformed::l2_too_many_tags;
-        // The tag (TPID + TCI) and the ethertype after it must be in the frame.
-        if (len < off + 4 + 2) return Malformed::l2_truncated;
-        ++v.vlan_count;
-        off += 4;
-        et = detail::rd16(pkt + off);
+    // Untagged IPv4, the common case, skips the tag loop with one compare.
+    if (et != ether_type::ipv4) {
+        while (et == ether_type::vlan || et == ether_type::qinq || et == ether_type::qinq_old) {
+            if (v.vlan_count == 2) return Malformed::l2_too_many_tags;
+            // The tag (TPID + TCI) and the ethertype after it must be in the frame.
+            if (len < off + 4 + 2) return Malformed::l2_truncated;
+            ++v.vlan_count;
+            off += 4;
+            et = detail::rd16(pkt + off);
+        }
     }
     v.ether_type = et;
     off += 2;

@@ -55,6 +55,12 @@ private:
     struct TxBatch {
         rte_mbuf* pkts[kMaxBurst * 2];
         uint16_t n = 0;
+        uint64_t bytes = 0;  // of pkts[0..n), so flush needs no second pass
+
+        void push(rte_mbuf* m, uint32_t len) {
+            pkts[n++] = m;
+            bytes += len;
+        }
     };
 
     template <Dir D>
@@ -66,8 +72,9 @@ private:
         uint64_t bytes = 0;
         for (uint16_t i = 0; i < n; ++i) {
             if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
-            bytes += rte_pktmbuf_pkt_len(pkts[i]);
-            handle<D>(pkts[i], true);
+            const uint32_t len = rte_pktmbuf_pkt_len(pkts[i]);
+            bytes += len;
+            handle<D>(pkts[i], len, true);
         }
         k_.rx_packets[d].add(n);
         k_.rx_bytes[d].add(bytes);
@@ -82,26 +89,28 @@ private:
                                                   c_.burst, nullptr);
         k_.steered_in.add(n);
         for (unsigned i = 0; i < n; ++i) {
-            if (pkts[i]->port == c_.outside_port) handle<Dir::inbound>(pkts[i], false);
-            else handle<Dir::outbound>(pkts[i], false);
+            const uint32_t len = rte_pktmbuf_pkt_len(pkts[i]);
+            if (pkts[i]->port == c_.outside_port) handle<Dir::inbound>(pkts[i], len, false);
+            else handle<Dir::outbound>(pkts[i], len, false);
         }
     }
 
+    // Inlined into the burst loops: a call per packet costs more than the
+    // parse of a plain IPv4 frame saves (measured with callgrind).
     template <Dir D>
-    void handle(rte_mbuf* m, bool may_steer) {
-        const uint32_t len = rte_pktmbuf_pkt_len(m);
-        const uint8_t* bytes = static_cast<const uint8_t*>(
-            rte_pktmbuf_read(m, 0, len < kScratchSize ? len : kScratchSize, scratch_));
+    [[gnu::always_inline]] void handle(rte_mbuf* m, uint32_t len, bool may_steer) {
+        const uint32_t seen = len < kScratchSize ? len : kScratchSize;
+        const uint8_t* bytes = static_cast<const uint8_t*>(rte_pktmbuf_read(m, 0, seen, scratch_));
         net::ParseOptions opt;
         opt.verify_ipv4_checksum =
             (m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) != RTE_MBUF_F_RX_IP_CKSUM_GOOD;
         net::PacketView v;
-        const net::Malformed why = net::parse(bytes, len < kScratchSize ? len : kScratchSize, v, opt);
+        const net::Malformed why = net::parse(bytes, seen, v, opt);
 
         if (c_.rings && may_steer && v.is_ip()) {
             const unsigned owner = net::owner_of(net::symmetric_ip_hash(v), c_.nworkers);
             if (owner != c_.index) {
-                steer_[owner].pkts[steer_[owner].n++] = m;
+                steer_[owner].push(m, len);
                 return;
             }
         }
@@ -111,12 +120,12 @@ private:
                 drop(m, telemetry::drop_from(why), d);
                 return;
             }
-            tx_[1].pkts[tx_[1].n++] = m;  // toward the clinic
+            tx_[1].push(m, len);  // toward the clinic
         } else {
             // Outbound frames are the clinic's own: forward even odd ones,
             // but let the operator see them.
             if (unlikely(why != net::Malformed::none)) k_.outbound_malformed.add();
-            tx_[0].pkts[tx_[0].n++] = m;  // toward the uplink
+            tx_[0].push(m, len);  // toward the uplink
         }
     }
 
@@ -137,6 +146,7 @@ private:
                 drop(b.pkts[i], Drop::steer_full,
                      b.pkts[i]->port == c_.outside_port ? 0u : 1u);
             b.n = 0;
+            b.bytes = 0;
         }
     }
 
@@ -147,8 +157,7 @@ private:
             if (b.n == 0) continue;
             const unsigned d = side == 1 ? 0u : 1u;  // inside TX carries inbound traffic
             const uint16_t port = side == 0 ? c_.outside_port : c_.inside_port;
-            uint64_t bytes = 0;
-            for (unsigned i = 0; i < b.n; ++i) bytes += rte_pktmbuf_pkt_len(b.pkts[i]);
+            uint64_t bytes = b.bytes;
             const uint16_t sent = rte_eth_tx_burst(port, c_.queue, b.pkts, b.n);
             for (unsigned i = sent; i < b.n; ++i) {
                 bytes -= rte_pktmbuf_pkt_len(b.pkts[i]);
@@ -157,6 +166,7 @@ private:
             k_.fwd_packets[d].add(sent);
             k_.fwd_bytes[d].add(bytes);
             b.n = 0;
+            b.bytes = 0;
         }
     }
 
