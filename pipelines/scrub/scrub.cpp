@@ -69,17 +69,24 @@ private:
         const uint16_t n = rte_eth_rx_burst(port, c_.queue, pkts, c_.burst);
         if (n == 0) return 0;
         constexpr unsigned d = static_cast<unsigned>(D);
+        // Steering is decided once per burst, not per packet.
+        const uint64_t bytes = c_.rings ? burst<D, true>(pkts, n) : burst<D, false>(pkts, n);
+        k_.rx_packets[d].add(n);
+        k_.rx_bytes[d].add(bytes);
+        if (c_.rings) send_steered();
+        return n;
+    }
+
+    template <Dir D, bool Steer>
+    uint64_t burst(rte_mbuf** pkts, uint16_t n) {
         uint64_t bytes = 0;
         for (uint16_t i = 0; i < n; ++i) {
             if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
             const uint32_t len = rte_pktmbuf_pkt_len(pkts[i]);
             bytes += len;
-            handle<D>(pkts[i], len, true);
+            handle<D, Steer>(pkts[i], len);
         }
-        k_.rx_packets[d].add(n);
-        k_.rx_bytes[d].add(bytes);
-        if (c_.rings) send_steered();
-        return n;
+        return bytes;
     }
 
     // Frames handed over by other workers; their RX was counted there.
@@ -90,15 +97,16 @@ private:
         k_.steered_in.add(n);
         for (unsigned i = 0; i < n; ++i) {
             const uint32_t len = rte_pktmbuf_pkt_len(pkts[i]);
-            if (pkts[i]->port == c_.outside_port) handle<Dir::inbound>(pkts[i], len, false);
-            else handle<Dir::outbound>(pkts[i], len, false);
+            if (pkts[i]->port == c_.outside_port) handle<Dir::inbound, false>(pkts[i], len);
+            else handle<Dir::outbound, false>(pkts[i], len);
         }
     }
 
     // Inlined into the burst loops: a call per packet costs more than the
     // parse of a plain IPv4 frame saves (measured with callgrind).
-    template <Dir D>
-    [[gnu::always_inline]] void handle(rte_mbuf* m, uint32_t len, bool may_steer) {
+    // Steer: hand frames owned by another worker to its ring (first hop only).
+    template <Dir D, bool Steer>
+    [[gnu::always_inline]] void handle(rte_mbuf* m, uint32_t len) {
         const uint32_t seen = len < kScratchSize ? len : kScratchSize;
         const uint8_t* bytes = static_cast<const uint8_t*>(rte_pktmbuf_read(m, 0, seen, scratch_));
         net::ParseOptions opt;
@@ -107,7 +115,7 @@ private:
         net::PacketView v;
         const net::Malformed why = net::parse(bytes, seen, v, opt);
 
-        if (c_.rings && may_steer && v.is_ip()) {
+        if (Steer && v.is_ip()) {
             const unsigned owner = net::owner_of(net::symmetric_ip_hash(v), c_.nworkers);
             if (owner != c_.index) {
                 steer_[owner].push(m, len);
