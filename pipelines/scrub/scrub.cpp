@@ -41,8 +41,7 @@ public:
                     counted_quiesced = true;
                 }
                 if (sh.quiesced.load(std::memory_order_acquire) == c_.nworkers) {
-                    if (c_.rings) drain_ring();
-                    flush();
+                    while (c_.rings && drain_ring() != 0) flush();
                     break;
                 }
             }
@@ -90,7 +89,7 @@ private:
     }
 
     // Frames handed over by other workers; their RX was counted there.
-    void drain_ring() {
+    unsigned drain_ring() {
         rte_mbuf* pkts[kMaxBurst];
         const unsigned n = rte_ring_dequeue_burst(c_.rings[c_.index], reinterpret_cast<void**>(pkts),
                                                   c_.burst, nullptr);
@@ -100,6 +99,7 @@ private:
             if (pkts[i]->port == c_.outside_port) handle<Dir::inbound, false>(pkts[i], len);
             else handle<Dir::outbound, false>(pkts[i], len);
         }
+        return n;
     }
 
     // Inlined into the burst loops: a call per packet costs more than the
