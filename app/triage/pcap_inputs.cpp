@@ -59,6 +59,8 @@ bool parse_vdev(std::string_view spec, PcapInputs& out, std::string& err) {
 
 }  // namespace
 
+// Only reads the EAL's --vdev arguments; which buses the EAL scans (tests and
+// labs always pass --no-pci) is the EAL's business.
 bool collect_pcap_inputs(int argc, char** argv, PcapInputs& out, std::string& err) {
     for (int i = 1; i < argc; ++i) {
         const std::string_view a = argv[i];

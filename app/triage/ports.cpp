@@ -100,7 +100,7 @@ Ports setup_ports(const Options& o, unsigned nworkers) {
         if (!rte_eth_dev_is_valid_port(p))
             throw std::runtime_error("port " + std::to_string(p) + " does not exist (" +
                                      std::to_string(nports) +
-                                     " port(s) found: bind a NIC or pass --vdev)");
+                                     " port(s) found: bind a NIC, or use virtual ports: --no-pci --vdev ...)");
     if (nworkers > 128) throw std::runtime_error("at most 128 worker lcores are supported");
 
     Ports out;
