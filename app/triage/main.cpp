@@ -17,7 +17,6 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
-#include <initializer_list>
 #include <vector>
 
 #include "options.h"
@@ -37,20 +36,6 @@ using namespace triage;
 volatile std::sig_atomic_t g_signal = 0;
 
 void on_signal(int sig) { g_signal = sig; }
-
-// Options that only print something are answered before the EAL starts, so
-// they work on any machine, without privileges or devices.
-bool wants(int argc, char** argv, std::initializer_list<std::string_view> names) {
-    bool after_dashes = false;
-    for (int i = 1; i < argc; ++i) {
-        const std::string_view a = argv[i];
-        if (a == "--") after_dashes = true;
-        else if (after_dashes)
-            for (auto n : names)
-                if (a == n) return true;
-    }
-    return false;
-}
 
 void list_drop_reasons() {
     for (unsigned i = 1; i < telemetry::kDropCount; ++i) {
@@ -80,7 +65,8 @@ public:
         for (const auto& [port, n] : want_) {
             rte_eth_stats s{};
             if (rte_eth_stats_get(port, &s) != 0) return false;
-            if (s.ipackets + s.ierrors < n) return false;
+            // net_pcap consumes a record it has no mbuf for (rx_nombuf).
+            if (s.ipackets + s.ierrors + s.rx_nombuf < n) return false;
         }
         return true;
     }
@@ -96,34 +82,35 @@ telemetry::Totals sum(const std::vector<telemetry::WorkerCounters>& c) {
 }
 
 int run(int argc, char** argv) {
-    if (wants(argc, argv, {"--help", "-h"})) {
-        app::print_usage(argv[0]);
-        return 0;
-    }
-    if (wants(argc, argv, {"--list-drop-reasons"})) {
+    // Triage's own options come after `--` and are parsed before the EAL
+    // starts: a bad command line is refused before any device is probed
+    // (the EAL's probe already opens pcap outputs and resets NICs).
+    int dashes = 1;
+    while (dashes < argc && std::string_view(argv[dashes]) != "--") ++dashes;
+    std::vector<char*> app_argv{argv[0]};
+    for (int i = dashes + 1; i < argc; ++i) app_argv.push_back(argv[i]);
+    app_argv.push_back(nullptr);
+    app::Options opt;
+    if (const int rc = app::parse_options(static_cast<int>(app_argv.size()) - 1, app_argv.data(), opt);
+        rc != 0)
+        return rc > 0 ? 0 : 2;
+    if (opt.list_drop_reasons) {
         list_drop_reasons();
         return 0;
     }
     app::PcapInputs pcaps;
     std::string err;
-    if (!app::collect_pcap_inputs(argc, argv, pcaps, err)) {
+    if (!app::collect_pcap_inputs(dashes, argv, opt.exit_on_eof, pcaps, err)) {
         std::fprintf(stderr, "triage: %s\n", err.c_str());
         return 2;
     }
-    const int eal_args = rte_eal_init(argc, argv);
-    if (eal_args < 0) {
+    // Installed before bring-up, so a stop during a slow start is not lost.
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
+    if (rte_eal_init(dashes, argv) < 0) {
         std::fprintf(stderr, "triage: EAL initialisation failed: %s (see the EAL messages above)\n",
                      rte_strerror(rte_errno));
         return 2;
-    }
-    argc -= eal_args;
-    argv += eal_args;
-    argv[0] = const_cast<char*>("triage");
-
-    app::Options opt;
-    if (const int rc = app::parse_options(argc, argv, opt); rc != 0) {
-        rte_eal_cleanup();
-        return rc > 0 ? 0 : 2;
     }
     spdlog::set_level(spdlog::level::from_str(opt.log_level));
     spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ triage: %v");
@@ -148,9 +135,6 @@ int run(int argc, char** argv) {
     }
     spdlog::info("triage {} forwarding: {}", TRIAGE_VERSION, ports.summary);
 
-    std::signal(SIGINT, on_signal);
-    std::signal(SIGTERM, on_signal);
-
     scrub::Shared shared;
     std::vector<telemetry::WorkerCounters> counters(nworkers);
     std::vector<scrub::WorkerConfig> cfgs(nworkers);
@@ -167,6 +151,7 @@ int run(int argc, char** argv) {
         c.rings = ports.steering ? ports.rings.data() : nullptr;
         c.shared = &shared;
         c.counters = &counters[w];
+        c.lossless = opt.exit_on_eof;
         worker_reports.push_back({lcore, c.queue, &counters[w]});
         rte_eal_remote_launch(scrub::worker_main, &c, lcore);
         ++w;
@@ -195,6 +180,7 @@ int run(int argc, char** argv) {
         }
     }
     rte_eal_mp_wait_lcore();
+    for (const auto& c : cfgs) scrub::release_in_flight(c);
     const double seconds = std::chrono::duration<double>(clock::now() - started).count();
 
     telemetry::Report report;

@@ -20,6 +20,7 @@ namespace {
     X("burst", "N", "packets per RX burst, 1..64 (default 32)")                                  \
     X("rxd", "N", "RX descriptors per queue (default 1024)")                                     \
     X("txd", "N", "TX descriptors per queue (default 1024)")                                     \
+    X("distribution", "MODE", "auto|rss|software: how several workers split traffic (default auto)") \
     X("stats-interval", "SEC", "seconds between one-line stats logs, 0 = off (default 10)")     \
     X("stats-json", "FILE", "write every counter as JSON to FILE at exit")                      \
     X("exit-on-eof", "", "stop once every net_pcap rx_pcap input is read and the pipeline drained (tests, replay)") \
@@ -106,6 +107,13 @@ int parse_options(int argc, char** argv, Options& o) {
         } else if (name == "rxd" || name == "txd") {
             if (!to_uint(kSpecs[idx].name, optarg, 64, 16384, v)) return -1;
             (name == "rxd" ? o.rx_desc : o.tx_desc) = static_cast<uint16_t>(v);
+        } else if (name == "distribution") {
+            const std::string_view m = optarg;
+            if (m != "auto" && m != "rss" && m != "software") {
+                std::fprintf(stderr, "triage: --distribution: '%s' is not one of auto|rss|software\n", optarg);
+                return -1;
+            }
+            o.distribution = optarg;
         } else if (name == "stats-interval") {
             char* end = nullptr;
             const double d = std::strtod(optarg, &end);

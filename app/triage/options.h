@@ -13,6 +13,9 @@ struct Options {
     uint16_t burst = 32;
     uint16_t rx_desc = 1024;
     uint16_t tx_desc = 1024;
+    // auto: symmetric RSS when both ports have it, else software steering;
+    // rss: insist on RSS; software: steer in software even if RSS exists.
+    std::string distribution = "auto";
     double stats_interval = 10.0;  // seconds, 0 = off
     bool exit_on_eof = false;
     std::string stats_json;  // empty = none

@@ -1,6 +1,10 @@
 #include "pcap_inputs.h"
 
 #include <pcap/pcap.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include <cstring>
 #include <string_view>
@@ -9,7 +13,20 @@ namespace triage::app {
 
 namespace {
 
-bool count_packets(const std::string& path, uint64_t& n, std::string& err) {
+bool count_packets(const std::string& path, bool count, uint64_t& n, std::string& err) {
+    if (access(path.c_str(), R_OK) != 0) {
+        err = "cannot read rx_pcap '" + path + "': " + std::strerror(errno);
+        return false;
+    }
+    n = 0;
+    if (!count) return true;
+    // A FIFO or device would be consumed by the count, and a live source
+    // has no end to wait for.
+    struct stat st {};
+    if (stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+        err = "--exit-on-eof: rx_pcap '" + path + "' is not a regular file, so it has no end to wait for";
+        return false;
+    }
     char errbuf[PCAP_ERRBUF_SIZE] = {};
     pcap_t* p = pcap_open_offline(path.c_str(), errbuf);
     if (!p) {
@@ -30,7 +47,7 @@ bool count_packets(const std::string& path, uint64_t& n, std::string& err) {
     return true;
 }
 
-bool parse_vdev(std::string_view spec, PcapInputs& out, std::string& err) {
+bool parse_vdev(std::string_view spec, bool count, PcapInputs& out, std::string& err) {
     const size_t comma = spec.find(',');
     const std::string name(spec.substr(0, comma));
     if (name.rfind("net_pcap", 0) != 0 && name.rfind("eth_pcap", 0) != 0) return true;
@@ -45,7 +62,7 @@ bool parse_vdev(std::string_view spec, PcapInputs& out, std::string& err) {
         const std::string val(eq == std::string_view::npos ? std::string_view{} : kv.substr(eq + 1));
         if (key == "rx_pcap") {
             uint64_t n = 0;
-            if (!count_packets(val, n, err)) return false;
+            if (!count_packets(val, count, n, err)) return false;
             total += n;
         } else if (key == "rx_iface" || key == "rx_iface_in" || key == "iface") {
             out.unbounded[name] = "reads live interface '" + val + "'";
@@ -61,7 +78,7 @@ bool parse_vdev(std::string_view spec, PcapInputs& out, std::string& err) {
 
 // Only reads the EAL's --vdev arguments; which buses the EAL scans (tests and
 // labs always pass --no-pci) is the EAL's business.
-bool collect_pcap_inputs(int argc, char** argv, PcapInputs& out, std::string& err) {
+bool collect_pcap_inputs(int argc, char** argv, bool count, PcapInputs& out, std::string& err) {
     for (int i = 1; i < argc; ++i) {
         const std::string_view a = argv[i];
         if (a == "--") break;
@@ -69,7 +86,7 @@ bool collect_pcap_inputs(int argc, char** argv, PcapInputs& out, std::string& er
         if (a == "--vdev" && i + 1 < argc) spec = argv[++i];
         else if (a.rfind("--vdev=", 0) == 0) spec = a.substr(7);
         else continue;
-        if (!parse_vdev(spec, out, err)) return false;
+        if (!parse_vdev(spec, count, out, err)) return false;
     }
     return true;
 }

@@ -16,8 +16,9 @@ struct PcapInputs {
     std::map<std::string, std::string> unbounded;
 };
 
-// Scans EAL arguments (before rte_eal_init). Returns false with `err` set
-// when an rx_pcap file cannot be read.
-bool collect_pcap_inputs(int argc, char** argv, PcapInputs& out, std::string& err);
+// Scans EAL arguments (before rte_eal_init). Every rx_pcap file must be
+// readable (a clear message beats the PMD's probe failure); with `count`
+// (for --exit-on-eof) their packets are counted. Returns false with `err`.
+bool collect_pcap_inputs(int argc, char** argv, bool count, PcapInputs& out, std::string& err);
 
 }  // namespace triage::app

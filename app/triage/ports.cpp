@@ -105,7 +105,7 @@ Ports setup_ports(const Options& o, unsigned nworkers) {
 
     Ports out;
     out.nqueues = static_cast<uint16_t>(nworkers);
-    bool rss = nworkers > 1;
+    bool rss = nworkers > 1 && o.distribution != "software";
     for (uint16_t p : {o.outside_port, o.inside_port}) {
         rte_eth_dev_info info{};
         if (rte_eth_dev_info_get(p, &info) != 0) fail(p, "cannot read device info");
@@ -116,6 +116,9 @@ Ports setup_ports(const Options& o, unsigned nworkers) {
                         " worker lcores; each worker needs its own queue pair (use fewer lcores)");
         rss = rss && port_has_rss(info);
     }
+    if (nworkers > 1 && o.distribution == "rss" && !rss)
+        throw std::runtime_error("--distribution rss: a port has no RSS on IP addresses; "
+                                 "use --distribution auto or software");
     // Without symmetric RSS on both ports, workers hand each IP pair to the
     // worker its symmetric hash names, so both directions meet on one core.
     out.steering = nworkers > 1 && !rss;
@@ -142,8 +145,14 @@ Ports setup_ports(const Options& o, unsigned nworkers) {
         }
     }
     std::vector<uint8_t> keys[2];
-    configure_port(o.outside_port, o, out.nqueues, rss, out.pool, keys[0]);
-    configure_port(o.inside_port, o, out.nqueues, rss, out.pool, keys[1]);
+    try {
+        configure_port(o.outside_port, o, out.nqueues, rss, out.pool, keys[0]);
+        configure_port(o.inside_port, o, out.nqueues, rss, out.pool, keys[1]);
+    } catch (...) {
+        // Leave no port running (a NIC would keep DMA-ing into the pool).
+        stop_ports(o, out);
+        throw;
+    }
     out.summary = "outside=port " + std::to_string(o.outside_port) + " (" + port_name(o.outside_port) +
                   "), inside=port " + std::to_string(o.inside_port) + " (" + port_name(o.inside_port) +
                   "), " + std::to_string(nworkers) + " worker(s), " + std::to_string(nb_mbufs) +

@@ -286,6 +286,8 @@ inline Malformed parse_ipv6(const uint8_t* pkt, unsigned len, PacketView& v) noe
                     return Malformed::frag_oversize;
                 if (v.frag_off != 0) {
                     v.flags |= view_flag::later_fragment;
+                    // As for IPv4 (RFC 1858): offset 1 could rewrite TCP flags.
+                    if (v.frag_off == 1 && h[0] == ip_proto::tcp) return Malformed::frag_tiny;
                     v.l4_proto = h[0];
                     v.l4_off = static_cast<uint16_t>(off + 8);
                     v.l4_len = static_cast<uint16_t>(frag_payload);

@@ -12,7 +12,8 @@ namespace triage::telemetry {
 // X(enumerator, "name", "description")
 #define TRIAGE_PIPELINE_DROP_REASONS(X)                                         \
     X(tx_full, "tx_full", "transmit queue full (the other port is not keeping up)") \
-    X(steer_full, "steer_full", "hand-off ring to the flow's owning worker full")
+    X(steer_full, "steer_full", "hand-off ring to the flow's owning worker full")              \
+    X(shutdown, "shutdown", "between two workers when the box stopped")
 
 enum class Drop : uint16_t {
     none = 0,

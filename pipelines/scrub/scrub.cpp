@@ -3,6 +3,7 @@
 #include <rte_branch_prediction.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
+#include <rte_pause.h>
 #include <rte_prefetch.h>
 #include <rte_ring.h>
 
@@ -25,14 +26,23 @@ public:
 
     int run() {
         Shared& sh = *c_.shared;
+        // Nobody polls until every worker runs: a worker started first would
+        // otherwise fill the hand-off ring of one that has not begun to
+        // empty it.
+        sh.started.fetch_add(1, std::memory_order_acq_rel);
+        while (sh.started.load(std::memory_order_acquire) != c_.nworkers &&
+               sh.state.load(std::memory_order_relaxed) != RunState::stop)
+            rte_pause();
         bool counted_quiesced = false;
         for (;;) {
             const RunState st = sh.state.load(std::memory_order_acquire);
             if (st == RunState::stop) break;
             unsigned got = poll<Dir::inbound>(c_.outside_port);
             got += poll<Dir::outbound>(c_.inside_port);
-            if (c_.rings) drain_ring();
             flush();
+            // Every other worker may hand us up to two bursts per loop.
+            if (c_.rings)
+                for (unsigned k = 0; k < 2 * c_.nworkers && drain_ring() != 0; ++k) flush();
             if (st == RunState::draining && got == 0) {
                 // Inputs are exhausted. Once every worker has seen that, no
                 // one hands off frames any more: empty our ring and leave.
@@ -51,6 +61,8 @@ public:
     }
 
 private:
+    // Worst case per TX batch between flushes: one RX burst plus one ring
+    // burst (lossless steering drains our ring before its flush).
     struct TxBatch {
         rte_mbuf* pkts[kMaxBurst * 2];
         uint16_t n = 0;
@@ -115,6 +127,13 @@ private:
         net::PacketView v;
         const net::Malformed why = net::parse(bytes, seen, v, opt);
 
+        constexpr unsigned d = static_cast<unsigned>(D);
+        // Malformed inbound frames die where they arrive: a flood of them
+        // must not take ring slots and a second parse on another worker.
+        if (D == Dir::inbound && unlikely(why != net::Malformed::none)) {
+            drop(m, telemetry::drop_from(why), d);
+            return;
+        }
         if (Steer && v.is_ip()) {
             const unsigned owner = net::owner_of(net::symmetric_ip_hash(v), c_.nworkers);
             if (owner != c_.index) {
@@ -122,12 +141,7 @@ private:
                 return;
             }
         }
-        constexpr unsigned d = static_cast<unsigned>(D);
         if constexpr (D == Dir::inbound) {
-            if (unlikely(why != net::Malformed::none)) {
-                drop(m, telemetry::drop_from(why), d);
-                return;
-            }
             tx_[1].push(m, len);  // toward the clinic
         } else {
             // Outbound frames are the clinic's own: forward even odd ones,
@@ -147,8 +161,19 @@ private:
         for (unsigned w = 0; w < c_.nworkers; ++w) {
             TxBatch& b = steer_[w];
             if (b.n == 0) continue;
-            const unsigned sent = rte_ring_enqueue_burst(c_.rings[w], reinterpret_cast<void**>(b.pkts),
-                                                         b.n, nullptr);
+            unsigned sent = 0;
+            for (;;) {
+                sent += rte_ring_enqueue_burst(c_.rings[w], reinterpret_cast<void**>(b.pkts + sent),
+                                               b.n - sent, nullptr);
+                if (sent == b.n || !c_.lossless ||
+                    c_.shared->state.load(std::memory_order_relaxed) == RunState::stop)
+                    break;
+                // Lossless (replay) mode: wait for room, emptying our own
+                // ring meanwhile so two workers waiting on each other both
+                // make progress.
+                drain_ring();
+                flush();
+            }
             k_.steered_out.add(sent);
             for (unsigned i = sent; i < b.n; ++i)
                 drop(b.pkts[i], Drop::steer_full,
@@ -186,6 +211,18 @@ private:
 };
 
 }  // namespace
+
+void release_in_flight(const WorkerConfig& c) {
+    if (!c.rings) return;
+    rte_mbuf* m = nullptr;
+    while (rte_ring_dequeue(c.rings[c.index], reinterpret_cast<void**>(&m)) == 0) {
+        const unsigned d = m->port == c.outside_port ? 0u : 1u;
+        c.counters->steered_in.add();
+        c.counters->drops[static_cast<unsigned>(Drop::shutdown)].add();
+        c.counters->drops_by_dir[d].add();
+        rte_pktmbuf_free(m);
+    }
+}
 
 int worker_main(void* arg) {
     auto* cfg = static_cast<const WorkerConfig*>(arg);

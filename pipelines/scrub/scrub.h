@@ -19,6 +19,8 @@ struct Shared {
     std::atomic<RunState> state{RunState::running};
     // Workers that have seen their inputs run dry while draining.
     std::atomic<unsigned> quiesced{0};
+    // Workers that have started; none polls before all have.
+    std::atomic<unsigned> started{0};
 };
 
 struct WorkerConfig {
@@ -33,11 +35,19 @@ struct WorkerConfig {
     rte_ring* const* rings = nullptr;
     Shared* shared = nullptr;
     telemetry::WorkerCounters* counters = nullptr;
+    // Replay/test runs (--exit-on-eof): a full hand-off ring waits for room
+    // instead of dropping, so every frame is accounted as forwarded or as
+    // its real drop reason.
+    bool lossless = false;
 };
 
 inline constexpr uint16_t kMaxBurst = 64;
 
 // rte_eal_remote_launch entry point; arg is a WorkerConfig*.
 int worker_main(void* arg);
+
+// After the worker has stopped (main lcore, rte_eal_mp_wait_lcore done):
+// free the frames still in its hand-off ring, counted as dropped at shutdown.
+void release_in_flight(const WorkerConfig& c);
 
 }  // namespace triage::scrub

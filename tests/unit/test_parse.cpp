@@ -233,6 +233,8 @@ std::vector<Case> build_malformed_cases() {
                  frame6({.next = kFrag}, cat(ipv6_frag(kTcp, 0, true), head(tcp({}), 16)))});
     c.push_back({"v6_first_fragment_icmpv6_0", M::frag_tiny,
                  frame6({.next = kFrag}, ipv6_frag(kIcmp6, 0, true))});
+    c.push_back({"v6_tcp_offset_1", M::frag_tiny,
+                 frame6({.next = kFrag}, cat(ipv6_frag(kTcp, 1, false), filler(16)))});
 
     // Addresses
     c.push_back({"v4_src_loopback", M::ip_src_martian, frame4({.src = kLoopback4}, ack_seg)});

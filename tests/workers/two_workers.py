@@ -19,6 +19,7 @@ import tempfile
 from scapy.all import IP, IPv6, TCP, UDP, Ether, ARP, rdpcap, wrpcap  # noqa: E402
 
 OUT_MAC, IN_MAC = "02:00:00:00:00:01", "02:00:00:00:00:02"
+FRAMES_PER_DIRECTION = 40
 
 
 def flows():
@@ -36,7 +37,9 @@ def frames(cli, srv, fam, n, inbound):
     sport, dport = (40000 + n, 443) if inbound else (443, 40000 + n)
     flags = "S" if inbound else "SA"
     out = []
-    for k in range(3):
+    # Enough frames that the hand-off rings (1024 slots) must fill and wait:
+    # --exit-on-eof runs are lossless, so none may be dropped as steer_full.
+    for k in range(FRAMES_PER_DIRECTION):
         p = Ether(src=smac, dst=dmac) / ip(src=src, dst=dst) / TCP(sport=sport, dport=dport, flags=flags if k == 0 else "A", seq=1000 + k)
         out.append(p)
     return out
@@ -121,6 +124,12 @@ def main():
         failures.append("no frame was handed between workers although the inputs were crossed")
     if sum(w["steered_in"] for w in ws) != sum(w["steered_out"] for w in ws):
         failures.append("steered_in and steered_out do not balance")
+    dropped = {k: v for k, v in stats["drops"].items() if v}
+    if dropped:
+        failures.append(f"frames dropped in a lossless replay: {dropped}")
+    for d in ("inbound", "outbound"):
+        if stats[d]["rx"] != stats[d]["forwarded"]:
+            failures.append(f"{d}: rx {stats[d]['rx']} != forwarded {stats[d]['forwarded']}")
     for f in failures:
         print("FAIL:", f)
     if not failures:
