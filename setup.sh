@@ -64,7 +64,7 @@ run_tests() {
 
     log "clang ASan+UBSan build of the EAL-free libraries: unit tests and bounded libFuzzer run"
     if [ -f build-san/build.ninja ]; then
-        meson setup --reconfigure build-san >/dev/null
+        meson configure build-san -Dfuzz_seconds="${FUZZ_SECONDS:-60}"
     else
         CXX=clang++ meson setup build-san -Dappliance=false -Dfuzz=true -Dfuzz_seconds="${FUZZ_SECONDS:-60}" \
             -Db_sanitize=address,undefined -Db_lundef=false

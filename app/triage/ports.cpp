@@ -45,6 +45,11 @@ void configure_port(uint16_t port, const Options& o, uint16_t nq, bool use_rss, 
     int rc = rte_eth_dev_info_get(port, &info);
     if (rc != 0) fail(port, "cannot read device info", rc);
     rte_eth_conf conf{};
+    // A transparent box must carry full-size frames with two VLAN tags
+    // (1500 + 14 + 8 bytes): take the largest MTU one mbuf holds, where the
+    // port allows it. Jumbo frames would need scatter RX (not configured).
+    constexpr uint32_t kMtu = RTE_MBUF_DEFAULT_DATAROOM - RTE_ETHER_HDR_LEN - 2 * 4 - RTE_ETHER_CRC_LEN;
+    if (info.max_mtu >= kMtu) conf.rxmode.mtu = kMtu;
     if (use_rss) {
         key_storage = symmetric_rss_key(info.hash_key_size ? info.hash_key_size : 40);
         conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
