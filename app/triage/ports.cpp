@@ -48,8 +48,14 @@ void configure_port(uint16_t port, const Options& o, uint16_t nq, bool use_rss, 
     // A transparent box must carry full-size frames with two VLAN tags
     // (1500 + 14 + 8 bytes): take the largest MTU one mbuf holds, where the
     // port allows it. Jumbo frames would need scatter RX (not configured).
+    // ethdev checks MTU + L2 overhead against max_rx_pktlen, so both limits apply.
     constexpr uint32_t kMtu = RTE_MBUF_DEFAULT_DATAROOM - RTE_ETHER_HDR_LEN - 2 * 4 - RTE_ETHER_CRC_LEN;
-    if (info.max_mtu >= kMtu) conf.rxmode.mtu = kMtu;
+    const uint32_t overhead = info.max_mtu != UINT16_MAX && info.max_rx_pktlen > info.max_mtu
+                                  ? info.max_rx_pktlen - info.max_mtu
+                                  : RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN;
+    const uint32_t by_pktlen = info.max_rx_pktlen > overhead ? info.max_rx_pktlen - overhead : 0;
+    const uint32_t mtu = std::min<uint32_t>({kMtu, info.max_mtu, by_pktlen});
+    if (mtu > RTE_ETHER_MTU) conf.rxmode.mtu = mtu;
     if (use_rss) {
         key_storage = symmetric_rss_key(info.hash_key_size ? info.hash_key_size : 40);
         conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
