@@ -75,12 +75,6 @@ private:
     std::vector<std::pair<uint16_t, uint64_t>> want_;
 };
 
-telemetry::Totals sum(const std::vector<telemetry::WorkerCounters>& c) {
-    telemetry::Totals t;
-    for (const auto& w : c) t.add(w);
-    return t;
-}
-
 int run(int argc, char** argv) {
     // Triage's own options come after `--` and are parsed before the EAL
     // starts: a bad command line is refused before any device is probed
@@ -138,7 +132,8 @@ int run(int argc, char** argv) {
     scrub::Shared shared;
     std::vector<telemetry::WorkerCounters> counters(nworkers);
     std::vector<scrub::WorkerConfig> cfgs(nworkers);
-    std::vector<telemetry::WorkerReport> worker_reports;
+    telemetry::Report report;  // summed for the stats line, and in full at exit
+    report.version = TRIAGE_VERSION;
     unsigned w = 0, lcore;
     RTE_LCORE_FOREACH_WORKER(lcore) {
         scrub::WorkerConfig& c = cfgs[w];
@@ -152,7 +147,7 @@ int run(int argc, char** argv) {
         c.shared = &shared;
         c.counters = &counters[w];
         c.lossless = opt.exit_on_eof;
-        worker_reports.push_back({lcore, c.queue, &counters[w]});
+        report.workers.push_back({lcore, c.queue, &counters[w]});
         rte_eal_remote_launch(scrub::worker_main, &c, lcore);
         ++w;
     }
@@ -173,7 +168,8 @@ int run(int argc, char** argv) {
         const auto now = clock::now();
         if (opt.stats_interval > 0 &&
             std::chrono::duration<double>(now - last_stats).count() >= opt.stats_interval) {
-            const telemetry::Totals t = sum(counters);
+            report.sum();
+            const telemetry::Totals t = report.totals;
             spdlog::info("{}", telemetry::stats_line(t, prev, std::chrono::duration<double>(now - last_stats).count()));
             prev = t;
             last_stats = now;
@@ -183,12 +179,9 @@ int run(int argc, char** argv) {
     for (const auto& c : cfgs) scrub::release_in_flight(c);
     const double seconds = std::chrono::duration<double>(clock::now() - started).count();
 
-    telemetry::Report report;
-    report.version = TRIAGE_VERSION;
     report.forwarding_seconds = seconds;
     report.ports.push_back(app::read_port(opt.outside_port, "outside"));
     report.ports.push_back(app::read_port(opt.inside_port, "inside"));
-    report.workers = worker_reports;
     report.sum();
     app::stop_ports(opt, ports);
 
