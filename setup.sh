@@ -8,8 +8,10 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 BUILD_PKGS=(g++ meson ninja-build pkg-config dpdk dpdk-dev libdpdk-dev libhyperscan-dev libtbb-dev
-            libspdlog-dev libfmt-dev libpcap-dev libgtest-dev libbenchmark-dev)
-TEST_PKGS=(python3 python3-scapy clang libclang-rt-14-dev curl ethtool iproute2 iputils-ping procps tshark)
+            libspdlog-dev libfmt-dev libpcap-dev libgtest-dev libbenchmark-dev
+            libcpp-httplib-dev)
+TEST_PKGS=(python3 python3-scapy clang libclang-rt-14-dev curl ethtool iproute2 iputils-ping procps tshark
+           prometheus python3-prometheus-client)
 
 log() { printf '\n== %s\n' "$*"; }
 

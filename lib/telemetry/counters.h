@@ -25,6 +25,23 @@ static_assert(sizeof(Counter) == 8);
 enum class Dir : uint8_t { inbound = 0, outbound = 1 };
 inline constexpr unsigned kDirs = 2;
 
+// How the policy classified inbound IP frames that it let through (drops are
+// counted by reason instead). X(enumerator, "name", "description")
+#define TRIAGE_INBOUND_CLASSES(X)                                                          \
+    X(protected_, "protected", "destination is a protected prefix")                        \
+    X(transit, "transit", "destination is not protected; forwarded by the transit rule")   \
+    X(allowed, "allowed", "source is on the allow list (forwarded without scrubbing)")
+
+enum class Class : uint8_t {
+#define TRIAGE_X(e, name, desc) e,
+    TRIAGE_INBOUND_CLASSES(TRIAGE_X)
+#undef TRIAGE_X
+        count_
+};
+inline constexpr unsigned kClassCount = static_cast<unsigned>(Class::count_);
+const char* class_name(Class c) noexcept;
+const char* class_description(Class c) noexcept;
+
 struct alignas(64) WorkerCounters {
     Counter rx_packets[kDirs];
     Counter rx_bytes[kDirs];
@@ -35,6 +52,7 @@ struct alignas(64) WorkerCounters {
     Counter outbound_malformed;  // malformed frames from the clinic, forwarded anyway
     Counter steered_out;         // handed to another worker (software steering)
     Counter steered_in;
+    Counter inbound_class[kClassCount];  // index Class
 };
 
 // Sums over workers, read by the control core.
@@ -44,6 +62,7 @@ struct Totals {
     uint64_t drops[kDropCount]{};
     uint64_t drops_by_dir[kDirs]{};
     uint64_t outbound_malformed = 0, steered_out = 0, steered_in = 0;
+    uint64_t inbound_class[kClassCount]{};
 
     void add(const WorkerCounters& w) noexcept;
     uint64_t dropped() const noexcept { return drops_by_dir[0] + drops_by_dir[1]; }

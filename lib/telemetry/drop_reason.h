@@ -11,6 +11,8 @@ namespace triage::telemetry {
 
 // X(enumerator, "name", "description")
 #define TRIAGE_PIPELINE_DROP_REASONS(X)                                         \
+    X(deny_list, "deny_list", "source is on the deny list")                                  \
+    X(transit_drop, "transit_drop", "destination is not protected and the transit rule is drop") \
     X(tx_full, "tx_full", "transmit queue full (the other port is not keeping up)") \
     X(steer_full, "steer_full", "hand-off ring to the flow's owning worker full")              \
     X(shutdown, "shutdown", "between two workers when the box stopped")
@@ -24,7 +26,7 @@ enum class Drop : uint16_t {
 };
 
 inline constexpr unsigned kDropCount = static_cast<unsigned>(Drop::count_);
-static_assert(static_cast<unsigned>(Drop::tx_full) == net::kMalformedCount,
+static_assert(static_cast<unsigned>(Drop::deny_list) == net::kMalformedCount,
               "pipeline reasons must follow the malformed reasons");
 
 inline constexpr Drop drop_from(net::Malformed m) noexcept { return static_cast<Drop>(m); }

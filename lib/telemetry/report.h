@@ -24,12 +24,21 @@ struct WorkerReport {
     const WorkerCounters* counters = nullptr;
 };
 
+// The policy as the workers see it (filled by the control core).
+struct PolicyGauges {
+    uint64_t version = 0;       // of the snapshot the workers read
+    uint64_t publications = 0;  // snapshots published since start
+    uint64_t protected_prefixes = 0, allow_entries = 0, deny_entries = 0;
+    uint64_t reclaim_pending = 0;  // old snapshots waiting for their grace period
+};
+
 struct Report {
     std::string version;
     double forwarding_seconds = 0;
     std::vector<PortReport> ports;
     std::vector<WorkerReport> workers;
     Totals totals;  // summed from workers by the caller (Report::sum)
+    PolicyGauges policy;
 
     void sum();
 };

@@ -20,6 +20,16 @@ constexpr const char* kDropDescriptions[] = {
 #undef TRIAGE_X
 };
 static_assert(sizeof kDropNames / sizeof kDropNames[0] == kDropCount);
+constexpr const char* kClassNames[] = {
+#define TRIAGE_X(e, name, desc) name,
+    TRIAGE_INBOUND_CLASSES(TRIAGE_X)
+#undef TRIAGE_X
+};
+constexpr const char* kClassDescriptions[] = {
+#define TRIAGE_X(e, name, desc) desc,
+    TRIAGE_INBOUND_CLASSES(TRIAGE_X)
+#undef TRIAGE_X
+};
 
 const char* role_of(unsigned dir) { return dir == 0 ? "inbound" : "outbound"; }
 
@@ -44,6 +54,16 @@ const char* drop_description(Drop d) noexcept {
     return i < kDropCount ? kDropDescriptions[i] : "invalid";
 }
 
+const char* class_name(Class c) noexcept {
+    const auto i = static_cast<unsigned>(c);
+    return i < kClassCount ? kClassNames[i] : "invalid";
+}
+
+const char* class_description(Class c) noexcept {
+    const auto i = static_cast<unsigned>(c);
+    return i < kClassCount ? kClassDescriptions[i] : "invalid";
+}
+
 void Totals::add(const WorkerCounters& w) noexcept {
     for (unsigned d = 0; d < kDirs; ++d) {
         rx_packets[d] += w.rx_packets[d].get();
@@ -56,6 +76,7 @@ void Totals::add(const WorkerCounters& w) noexcept {
     outbound_malformed += w.outbound_malformed.get();
     steered_out += w.steered_out.get();
     steered_in += w.steered_in.get();
+    for (unsigned i = 0; i < kClassCount; ++i) inbound_class[i] += w.inbound_class[i].get();
 }
 
 void Report::sum() {
@@ -88,7 +109,14 @@ void write_json(std::ostream& os, const Report& r) {
     os << "  \"drops\": {";
     for (unsigned i = 1; i < kDropCount; ++i)
         os << (i > 1 ? ", " : "") << "\"" << kDropNames[i] << "\": " << t.drops[i];
-    os << "},\n  \"workers\": [";
+    os << "},\n  \"inbound_classes\": {";
+    for (unsigned i = 0; i < kClassCount; ++i)
+        os << (i ? ", " : "") << "\"" << kClassNames[i] << "\": " << t.inbound_class[i];
+    os << "},\n  \"policy\": {\"version\": " << r.policy.version
+       << ", \"publications\": " << r.policy.publications
+       << ", \"protected_prefixes\": " << r.policy.protected_prefixes
+       << ", \"allow_entries\": " << r.policy.allow_entries
+       << ", \"deny_entries\": " << r.policy.deny_entries << "},\n  \"workers\": [";
     for (size_t i = 0; i < r.workers.size(); ++i) {
         const auto& w = r.workers[i];
         const auto& c = *w.counters;
