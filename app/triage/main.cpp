@@ -19,11 +19,17 @@
 #include <string_view>
 #include <vector>
 
+#include "cli.h"
+#include "control.h"
 #include "options.h"
 #include "pcap_inputs.h"
 #include "ports.h"
 #include "scrub.h"
 #include "telemetry.h"
+#include "dpdk_telemetry.h"
+#include "latest.h"
+#include "log.h"
+#include "metrics_server.h"
 
 #ifndef TRIAGE_VERSION
 #define TRIAGE_VERSION "dev"
@@ -75,6 +81,20 @@ private:
     std::vector<std::pair<uint16_t, uint64_t>> want_;
 };
 
+// The console socket: --socket, else one per EAL --file-prefix so several
+// instances (tests, a lab box running two) never collide.
+std::string socket_path(const app::Options& o, int dashes, char** argv) {
+    if (o.socket == "none") return {};
+    if (!o.socket.empty()) return o.socket;
+    std::string prefix = "triage";
+    for (int i = 1; i < dashes; ++i) {
+        const std::string_view a = argv[i];
+        if (a == "--file-prefix" && i + 1 < dashes) prefix = argv[i + 1];
+        else if (a.substr(0, 14) == "--file-prefix=") prefix = std::string(a.substr(14));
+    }
+    return "/run/triage/" + prefix + ".sock";
+}
+
 int run(int argc, char** argv) {
     // Triage's own options come after `--` and are parsed before the EAL
     // starts: a bad command line is refused before any device is probed
@@ -92,11 +112,26 @@ int run(int argc, char** argv) {
         list_drop_reasons();
         return 0;
     }
+    if (opt.cli_reference) {
+        cli::Engine::write_reference(std::cout);
+        return 0;
+    }
     app::PcapInputs pcaps;
     std::string err;
     if (!app::collect_pcap_inputs(dashes, argv, opt.exit_on_eof, pcaps, err)) {
         std::fprintf(stderr, "triage: %s\n", err.c_str());
         return 2;
+    }
+    {
+        // Before the EAL, so an unusable log file is refused before any device
+        // is probed. Throws; main() prints the message and exits 2.
+        telemetry::LogOptions lo;
+        lo.level = opt.log_level;
+        lo.file = opt.log_file;
+        lo.file_max_bytes = size_t{opt.log_file_mb} << 20;
+        lo.file_count = opt.log_file_count;
+        lo.syslog = opt.log_syslog;
+        telemetry::configure_logging(lo);
     }
     // Installed before bring-up, so a stop during a slow start is not lost.
     std::signal(SIGINT, on_signal);
@@ -106,8 +141,6 @@ int run(int argc, char** argv) {
                      rte_strerror(rte_errno));
         return 2;
     }
-    spdlog::set_level(spdlog::level::from_str(opt.log_level));
-    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ triage: %v");
 
     const unsigned nworkers = rte_lcore_count() - 1;
     if (nworkers == 0) {
@@ -134,7 +167,66 @@ int run(int argc, char** argv) {
     std::vector<scrub::WorkerConfig> cfgs(nworkers);
     telemetry::Report report;  // summed for the stats line, and in full at exit
     report.version = TRIAGE_VERSION;
+    // Exporters read only `latest`, a copy the control core stores every
+    // 250 ms (ethdev calls stay on this core). Declared after the counters
+    // that its reports point at, so the exporters stop before those go.
+    telemetry::Latest latest;
+    std::unique_ptr<telemetry::MetricsServer> metrics;
+    std::unique_ptr<telemetry::DpdkTelemetry> dpdk_telemetry;
+    try {
+        if (!opt.metrics.empty()) {
+            metrics = std::make_unique<telemetry::MetricsServer>(opt.metrics, latest);
+            spdlog::info("metrics at http://{}/metrics", metrics->address().str());
+        }
+        dpdk_telemetry = std::make_unique<telemetry::DpdkTelemetry>(latest);
+    } catch (const std::exception& e) {
+        spdlog::error("{}", e.what());
+        metrics.reset();
+        app::stop_ports(opt, ports);
+        rte_eal_cleanup();
+        return 2;
+    }
+    std::chrono::steady_clock::time_point last_publish{};
+    const auto publish = [&](double seconds) {
+        telemetry::Report r = report;
+        r.forwarding_seconds = seconds;
+        r.ports = {app::read_port(opt.outside_port, "outside"), app::read_port(opt.inside_port, "inside")};
+        r.sum();
+        latest.store(std::move(r));
+    };
+    // Policy and console exist before any worker runs: workers read a
+    // snapshot from their first packet, and -f decides what that is.
+    policy::Publisher pub(nworkers);
     unsigned w = 0, lcore;
+    RTE_LCORE_FOREACH_WORKER(lcore) {
+        report.workers.push_back({lcore, static_cast<uint16_t>(w), &counters[w]});
+        ++w;
+    }
+    app::Control control(opt, report, pub, TRIAGE_VERSION);
+    cli::Engine engine(cli::commands(), control);
+    cli::Console console(engine);
+    try {
+        if (!opt.script.empty()) {
+            cli::Session boot(engine, [](std::string_view out) { std::fwrite(out.data(), 1, out.size(), stdout); },
+                              opt.script);
+            if (!boot.run_file(opt.script)) throw std::runtime_error("refusing to start: " + opt.script + " did not apply");
+        }
+        const std::string sock = socket_path(opt, dashes, argv);
+        if (!sock.empty()) {
+            console.listen(sock);
+            spdlog::info("console socket {} (triage-cli -s {})", sock, sock);
+        }
+        if (opt.interactive) console.open_terminal();
+    } catch (const std::exception& e) {
+        spdlog::error("{}", e.what());
+        console.close_all();
+        metrics.reset();
+        dpdk_telemetry.reset();
+        app::stop_ports(opt, ports);
+        rte_eal_cleanup();
+        return 2;
+    }
+    w = 0;
     RTE_LCORE_FOREACH_WORKER(lcore) {
         scrub::WorkerConfig& c = cfgs[w];
         c.outside_port = opt.outside_port;
@@ -147,7 +239,7 @@ int run(int argc, char** argv) {
         c.shared = &shared;
         c.counters = &counters[w];
         c.lossless = opt.exit_on_eof;
-        report.workers.push_back({lcore, c.queue, &counters[w]});
+        c.policy = &pub;
         rte_eal_remote_launch(scrub::worker_main, &c, lcore);
         ++w;
     }
@@ -165,6 +257,12 @@ int run(int argc, char** argv) {
             spdlog::debug("every pcap input read, draining");
             shared.state.store(scrub::RunState::draining, std::memory_order_release);
         }
+        console.poll();
+        control.tick();
+        if (console.terminal_closed() && shared.state.load() == scrub::RunState::running) {
+            spdlog::info("console closed, stopping");
+            shared.state.store(scrub::RunState::stop, std::memory_order_release);
+        }
         const auto now = clock::now();
         if (opt.stats_interval > 0 &&
             std::chrono::duration<double>(now - last_stats).count() >= opt.stats_interval) {
@@ -174,15 +272,23 @@ int run(int argc, char** argv) {
             prev = t;
             last_stats = now;
         }
+        if (now - last_publish >= std::chrono::milliseconds(250)) {
+            control.fill(report.policy);
+            publish(std::chrono::duration<double>(now - started).count());
+            last_publish = now;
+        }
     }
+    console.close_all();
     rte_eal_mp_wait_lcore();
     for (const auto& c : cfgs) scrub::release_in_flight(c);
+    control.fill(report.policy);
     const double seconds = std::chrono::duration<double>(clock::now() - started).count();
 
     report.forwarding_seconds = seconds;
     report.ports.push_back(app::read_port(opt.outside_port, "outside"));
     report.ports.push_back(app::read_port(opt.inside_port, "inside"));
     report.sum();
+    latest.store(report);  // the final figures, for a scrape during shutdown
     app::stop_ports(opt, ports);
 
     int rc = 0;
@@ -196,6 +302,8 @@ int run(int argc, char** argv) {
         }
     }
     if (!opt.quiet_summary) telemetry::write_summary(std::cout, report);
+    if (metrics) metrics->stop();
+    dpdk_telemetry.reset();
     rte_eal_cleanup();
     return rc;
 }

@@ -6,8 +6,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <stdexcept>
 #include <string_view>
 #include <vector>
+
+#include "listen_address.h"
 
 namespace triage::app {
 
@@ -25,6 +28,15 @@ namespace {
     X("stats-json", "FILE", "write every counter as JSON to FILE at exit")                      \
     X("exit-on-eof", "", "stop once every net_pcap rx_pcap input is read and the pipeline drained (tests, replay)") \
     X("log-level", "LEVEL", "trace|debug|info|warn|error|off (default info)")                   \
+    X("log-file", "FILE", "also write the log to FILE, rotated by size")                       \
+    X("log-file-size", "MB", "rotate --log-file at MB mebibytes, 1..1024 (default 10)")          \
+    X("log-file-count", "N", "rotated --log-file copies kept, 1..100 (default 5)")              \
+    X("log-syslog", "", "also send the log to syslog (facility daemon, ident triage)")          \
+    X("metrics", "ADDR:PORT", "serve Prometheus metrics on http://ADDR:PORT/metrics; PORT alone means 127.0.0.1:PORT, IPv6 as [ADDR]:PORT (default off)") \
+    X("interactive", "", "-i: open the triage> console on this terminal (quit there stops triage)") \
+    X("script", "FILE", "-f: run console script FILE before forwarding starts; any bad line refuses to start") \
+    X("socket", "PATH", "console socket for triage-cli, mode 0600 (default /run/triage/PREFIX.sock, PREFIX = EAL --file-prefix or triage; none = off)") \
+    X("cli-reference", "", "print the console command reference (docs/cli.md) and exit")          \
     X("no-summary", "", "do not print the summary report at exit")                              \
     X("list-drop-reasons", "", "print every drop reason with its description and exit")         \
     X("help", "", "show this help and exit")
@@ -82,8 +94,14 @@ int parse_options(int argc, char** argv, Options& o) {
     opterr = 0;
     for (;;) {
         int idx = -1;
-        const int c = getopt_long(argc, argv, ":h", longopts.data(), &idx);
+        const int c = getopt_long(argc, argv, ":hif:", longopts.data(), &idx);
         if (c == -1) break;
+        // The testpmd-style short forms -i and -f.
+        if (c == 'i' || c == 'f') {
+            const std::string_view want = c == 'i' ? "interactive" : "script";
+            for (idx = 0; kSpecs[idx].name != want; ++idx) {
+            }
+        }
         if (c == 'h') {
             print_usage(argv[0]);
             return 1;
@@ -135,6 +153,33 @@ int parse_options(int argc, char** argv, Options& o) {
                 return -1;
             }
             o.log_level = optarg;
+        } else if (name == "log-file") {
+            o.log_file = optarg;
+        } else if (name == "log-file-size" || name == "log-file-count") {
+            if (!to_uint(kSpecs[idx].name, optarg, 1, name == "log-file-size" ? 1024 : 100, v)) return -1;
+            (name == "log-file-size" ? o.log_file_mb : o.log_file_count) = static_cast<unsigned>(v);
+        } else if (name == "log-syslog") {
+            o.log_syslog = true;
+        } else if (name == "metrics") {
+            try {
+                telemetry::parse_listen_address(optarg);
+            } catch (const std::invalid_argument& e) {
+                std::fprintf(stderr, "triage: --metrics '%s': %s\n", optarg, e.what());
+                return -1;
+            }
+            o.metrics = optarg;
+        } else if (name == "interactive") {
+            o.interactive = true;
+        } else if (name == "script") {
+            o.script = optarg;
+        } else if (name == "socket") {
+            if (!*optarg || (std::string_view(optarg) != "none" && optarg[0] != '/')) {
+                std::fprintf(stderr, "triage: --socket: '%s' is not an absolute path or none\n", optarg);
+                return -1;
+            }
+            o.socket = optarg;
+        } else if (name == "cli-reference") {
+            o.cli_reference = true;
         } else if (name == "no-summary") {
             o.quiet_summary = true;
         } else if (name == "list-drop-reasons") {

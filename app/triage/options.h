@@ -20,7 +20,16 @@ struct Options {
     bool exit_on_eof = false;
     std::string stats_json;  // empty = none
     std::string log_level = "info";
+    std::string log_file;           // empty = console (and syslog) only
+    unsigned log_file_mb = 10;      // rotate at this size
+    unsigned log_file_count = 5;    // rotated copies kept
+    bool log_syslog = false;
+    std::string metrics;            // --metrics ADDR:PORT as given (validated); empty = off
     bool quiet_summary = false;
+    bool interactive = false;     // -i
+    std::string script;           // -f FILE
+    std::string socket;           // empty = the default path; "none" = off
+    bool cli_reference = false;
     bool list_drop_reasons = false;
 };
 

@@ -4,9 +4,12 @@
 #pragma once
 
 #include <array>
+#include <bit>
 #include <compare>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,6 +41,17 @@ bool contains(const Prefix& outer, const Prefix& inner) noexcept;
 
 inline constexpr uint32_t kNoMatch = 0xffffffffu;
 
+namespace detail {
+// What a default-constructed table points at: one interval covering the whole
+// space with no value, so lookup needs no emptiness test.
+inline constexpr uint64_t kEmptyKeys4[1] = {kNoMatch};
+struct Start6 {
+    uint64_t hi = 0, lo = 0;
+};
+inline constexpr Start6 kEmptyStarts6[1] = {{0, 0}};
+inline constexpr uint32_t kEmptyValues6[1] = {kNoMatch};
+}  // namespace detail
+
 // Immutable IPv4 longest-prefix-match table: value of the longest rule that
 // contains the address, or kNoMatch.
 class Table4 {
@@ -57,9 +71,29 @@ public:
     bool empty() const noexcept;
     size_t rules() const noexcept;
     size_t memory_bytes() const noexcept;
+    // Disjoint address ranges the rules cut the space into (after merging
+    // neighbours with the same value); what lookup searches.
+    size_t intervals() const noexcept { return size_t{last_} + 1; }
 
 private:
-    // (implementation-defined members)
+    // The rules become sorted disjoint intervals [start_i, start_{i+1}), each
+    // carrying the value of the longest rule covering it, so a lookup is
+    // "last start <= addr". Start and value share one 64-bit key
+    // (start << 32 | value): the search compares keys and the answer comes
+    // from the line it last touched. An optional direct index over 2^b
+    // equal slices of the region the starts occupy narrows the search to the
+    // few intervals of one slice. Storage is immutable and shared, so a copy
+    // is cheap and the raw pointers below stay valid in every copy.
+    struct Storage;
+    std::shared_ptr<const Storage> storage_;
+    const uint64_t* keys_ = detail::kEmptyKeys4;  // keys_[0] starts at 0
+    const uint32_t* index_ = nullptr;  // buckets_ + 1 entries: first candidate interval
+    uint32_t last_ = 0;                // number of intervals - 1
+    uint32_t base_ = 0;                // first address of the indexed region
+    uint32_t buckets_ = 0;             // 0: no index, search every interval
+    uint8_t shift_ = 0;                // (addr - base_) >> shift_ = bucket
+    size_t rules_ = 0;
+    size_t bytes_ = 0;
 };
 
 // Immutable IPv6 longest-prefix-match table; addresses are 16 bytes in
@@ -79,9 +113,95 @@ public:
     bool empty() const noexcept;
     size_t rules() const noexcept;
     size_t memory_bytes() const noexcept;
+    size_t intervals() const noexcept { return size_t{last_} + 1; }
 
 private:
-    // (implementation-defined members)
+    // Same scheme as Table4 over 128-bit starts; the index slices the high
+    // 64 bits below the prefix all starts share (IPv6 rules tend to sit in a
+    // few allocations, so the top bits alone would say nothing).
+    struct Storage;
+    std::shared_ptr<const Storage> storage_;
+    const detail::Start6* starts_ = detail::kEmptyStarts6;
+    const uint32_t* values_ = detail::kEmptyValues6;
+    const uint32_t* index_ = nullptr;
+    uint32_t last_ = 0;
+    uint32_t buckets_ = 0;
+    uint64_t base_ = 0;  // high 64 bits of the indexed region's first address
+    uint8_t shift_ = 0;
+    size_t rules_ = 0;
+    size_t bytes_ = 0;
 };
+
+// Hot path, inline: workers call these once or twice per packet.
+
+namespace detail {
+inline uint64_t load_be64(const uint8_t* p) noexcept {
+    uint64_t v;
+    std::memcpy(&v, p, sizeof v);
+    if constexpr (std::endian::native == std::endian::little) v = __builtin_bswap64(v);
+    return v;
+}
+}  // namespace detail
+
+inline uint32_t Table4::lookup(uint32_t addr_host) const noexcept {
+    const uint64_t* p = keys_;
+    uint32_t n = last_ + 1;
+    if (buckets_ != 0) {
+        // Wraps below base_, so one compare tells "inside the region".
+        const uint32_t bucket = (addr_host - base_) >> shift_;
+        if (bucket < buckets_) [[likely]] {
+            const uint32_t first = index_[bucket];
+            p += first;
+            n = index_[bucket + 1] - first + 1;
+        } else {
+            // Every start but the first lies in the region.
+            p += addr_host < base_ ? 0 : last_;
+            n = 1;
+        }
+    }
+    // p[0] starts at or below addr; find the last key that does. Branch-free
+    // halving so the compiler emits cmov rather than a mispredicted jump.
+    const uint64_t probe = uint64_t{addr_host} << 32 | 0xffffffffu;
+    while (n > 1) {
+        const uint32_t half = n / 2;
+        p = p[half] <= probe ? p + half : p;
+        n -= half;
+    }
+    return static_cast<uint32_t>(*p);
+}
+
+inline bool Table4::empty() const noexcept { return rules_ == 0; }
+inline size_t Table4::rules() const noexcept { return rules_; }
+inline size_t Table4::memory_bytes() const noexcept { return sizeof(*this) + bytes_; }
+
+inline uint32_t Table6::lookup(const uint8_t* addr16) const noexcept {
+    const uint64_t hi = detail::load_be64(addr16);
+    const uint64_t lo = detail::load_be64(addr16 + 8);
+    const detail::Start6* p = starts_;
+    uint32_t n = last_ + 1;
+    if (buckets_ != 0) {
+        const uint64_t bucket = (hi - base_) >> shift_;
+        if (bucket < buckets_) [[likely]] {
+            const uint32_t first = index_[bucket];
+            p += first;
+            n = index_[bucket + 1] - first + 1;
+        } else {
+            p += hi < base_ ? 0 : last_;
+            n = 1;
+        }
+    }
+    while (n > 1) {
+        const uint32_t half = n / 2;
+        const detail::Start6& s = p[half];
+        const bool le = (s.hi < hi) | ((s.hi == hi) & (s.lo <= lo));
+        p = le ? p + half : p;
+        n -= half;
+    }
+    return values_[p - starts_];
+}
+
+inline bool Table6::empty() const noexcept { return rules_ == 0; }
+inline size_t Table6::rules() const noexcept { return rules_; }
+inline size_t Table6::memory_bytes() const noexcept { return sizeof(*this) + bytes_; }
 
 }  // namespace triage::classify

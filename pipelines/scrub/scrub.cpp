@@ -8,10 +8,16 @@
 #include <rte_ring.h>
 
 #include "net.h"
+#include "verdict.h"
 
 namespace triage::scrub {
 
 namespace {
+
+// Verdicts that let a frame through count it under the class of the same number.
+static_assert(static_cast<unsigned>(policy::Verdict::protected_) == static_cast<unsigned>(telemetry::Class::protected_));
+static_assert(static_cast<unsigned>(policy::Verdict::transit) == static_cast<unsigned>(telemetry::Class::transit));
+static_assert(static_cast<unsigned>(policy::Verdict::allowed) == static_cast<unsigned>(telemetry::Class::allowed));
 
 using telemetry::Dir;
 using telemetry::Drop;
@@ -26,6 +32,8 @@ public:
 
     int run() {
         Shared& sh = *c_.shared;
+        policy::Publisher& pub = *c_.policy;
+        pub.reader_online(c_.index);
         // Nobody polls until every worker runs: a worker started first would
         // otherwise fill the hand-off ring of one that has not begun to
         // empty it.
@@ -35,6 +43,9 @@ public:
             rte_pause();
         bool counted_quiesced = false;
         for (;;) {
+            // One snapshot per loop: every frame of this pass, hand-offs
+            // included, sees the same policy; the previous one is released.
+            snap_ = pub.enter(c_.index);
             const RunState st = sh.state.load(std::memory_order_acquire);
             if (st == RunState::stop) break;
             unsigned got = poll<Dir::inbound>(c_.outside_port);
@@ -57,6 +68,8 @@ public:
             }
         }
         flush();
+        pub.reader_offline(c_.index);
+        snap_ = nullptr;
         return 0;
     }
 
@@ -142,6 +155,18 @@ private:
             }
         }
         if constexpr (D == Dir::inbound) {
+            if (likely(v.is_ip())) {
+                const policy::Decision dec = policy::decide(*snap_, v);
+                if (unlikely(dec.verdict == policy::Verdict::deny)) {
+                    drop(m, Drop::deny_list, d);
+                    return;
+                }
+                if (unlikely(dec.verdict == policy::Verdict::transit_drop)) {
+                    drop(m, Drop::transit_drop, d);
+                    return;
+                }
+                k_.inbound_class[static_cast<unsigned>(dec.verdict)].add();
+            }
             tx_[1].push(m, len);  // toward the clinic
         } else {
             // Outbound frames are the clinic's own: forward even odd ones,
@@ -205,6 +230,7 @@ private:
 
     const WorkerConfig c_;
     telemetry::WorkerCounters& k_;
+    const policy::Snapshot* snap_ = nullptr;
     TxBatch tx_[2];
     TxBatch steer_[RTE_MAX_LCORE > 128 ? 128 : RTE_MAX_LCORE];
     alignas(64) uint8_t scratch_[kScratchSize];

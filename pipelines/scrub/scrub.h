@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdint>
 
+#include "publisher.h"
 #include "telemetry.h"
 
 struct rte_ring;
@@ -35,6 +36,8 @@ struct WorkerConfig {
     rte_ring* const* rings = nullptr;
     Shared* shared = nullptr;
     telemetry::WorkerCounters* counters = nullptr;
+    // Policy snapshots; this worker is reader `index`.
+    policy::Publisher* policy = nullptr;
     // Replay/test runs (--exit-on-eof): a full hand-off ring waits for room
     // instead of dropping, so every frame is accounted as forwarded or as
     // its real drop reason.

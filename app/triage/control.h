@@ -1,0 +1,58 @@
+// The control core's side of the console: the running configuration, its
+// publication to the workers, and the port/worker views the show commands
+// print. Implements cli::Runtime over the real ports and counters.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "cli.h"
+#include "options.h"
+#include "publisher.h"
+#include "telemetry.h"
+
+namespace triage::app {
+
+class Control : public cli::Runtime {
+public:
+    // report.workers must already list every worker's counters.
+    Control(const Options& o, telemetry::Report& report, policy::Publisher& pub, std::string version);
+
+    const policy::Config& config() const override { return running_; }
+    void commit(const policy::Config& next) override;
+    policy::Time now() const override;
+    std::string version() const override { return version_; }
+    void show_port_info(std::ostream& os, const std::optional<std::string>& port) override;
+    void show_port_stats(std::ostream& os, const std::optional<std::string>& port) override;
+    void clear_port_stats(const std::optional<std::string>& port) override;
+    void show_workers(std::ostream& os) override;
+    void show_drops(std::ostream& os) override;
+    void show_policy_state(std::ostream& os) override;
+    void set_log_level(const std::string& level) override;
+
+    // Control-loop duties: free retired snapshots, drop expired list entries
+    // (publishing the result). Cheap when there is nothing to do.
+    void tick();
+    void fill(telemetry::PolicyGauges& g) const;
+
+private:
+    struct Role {
+        uint16_t id;
+        const char* name;
+    };
+    std::vector<Role> select(const std::optional<std::string>& port) const;
+
+    const Options& o_;
+    telemetry::Report& report_;
+    policy::Publisher& pub_;
+    std::string version_;
+    policy::Config running_;
+    uint64_t version_no_ = 0;
+    // `clear port stats` resets what the console shows, not the monotonic
+    // counters Prometheus reads: these are the values at the last clear.
+    telemetry::PortReport port_base_[2];
+    telemetry::Totals totals_base_;
+};
+
+}  // namespace triage::app

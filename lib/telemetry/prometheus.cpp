@@ -1,0 +1,192 @@
+#include "prometheus.h"
+
+#include <charconv>
+#include <cmath>
+#include <initializer_list>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "telemetry.h"
+
+namespace triage::telemetry {
+
+namespace {
+
+using Label = std::pair<std::string_view, std::string_view>;
+
+const char* const kDirNames[kDirs] = {"inbound", "outbound"};
+
+class Exposition {
+public:
+    // Starts a family: every sample of a name must follow its HELP/TYPE lines
+    // in one block, so families are emitted whole, one after the other.
+    void family(std::string_view name, std::string_view type, std::string_view help) {
+        name_ = name;
+        out_ += "# HELP ";
+        out_ += name;
+        out_ += ' ';
+        for (char c : help) {
+            if (c == '\\') out_ += "\\\\";
+            else if (c == '\n') out_ += "\\n";
+            else out_ += c;
+        }
+        out_ += "\n# TYPE ";
+        out_ += name;
+        out_ += ' ';
+        out_ += type;
+        out_ += '\n';
+    }
+
+    void sample(std::initializer_list<Label> labels, uint64_t v) {
+        head(labels);
+        char buf[24];
+        const auto res = std::to_chars(buf, buf + sizeof buf, v);
+        out_.append(buf, res.ptr);
+        out_ += '\n';
+    }
+
+    void sample_double(std::initializer_list<Label> labels, double v) {
+        head(labels);
+        if (std::isnan(v)) {
+            out_ += "NaN";
+        } else if (std::isinf(v)) {
+            out_ += v > 0 ? "+Inf" : "-Inf";
+        } else {
+            char buf[32];
+            const auto res = std::to_chars(buf, buf + sizeof buf, v);
+            out_.append(buf, res.ptr);
+        }
+        out_ += '\n';
+    }
+
+    std::string take() { return std::move(out_); }
+
+private:
+    void head(std::initializer_list<Label> labels) {
+        out_ += name_;
+        if (labels.size()) {
+            out_ += '{';
+            bool first = true;
+            for (const auto& [k, v] : labels) {
+                if (!first) out_ += ',';
+                first = false;
+                out_ += k;
+                out_ += "=\"";
+                out_ += prometheus_escape_label(v);
+                out_ += '"';
+            }
+            out_ += '}';
+        }
+        out_ += ' ';
+    }
+
+    std::string out_;
+    std::string_view name_;
+};
+
+}  // namespace
+
+std::string prometheus_escape_label(std::string_view v) {
+    std::string s;
+    s.reserve(v.size());
+    for (char c : v) {
+        if (c == '\\') s += "\\\\";
+        else if (c == '"') s += "\\\"";
+        else if (c == '\n') s += "\\n";
+        else s += c;
+    }
+    return s;
+}
+
+std::string render_prometheus(const Report& r, double uptime_seconds) {
+    const Totals& t = r.totals;
+    Exposition e;
+
+    e.family("triage_build_info", "gauge", "Triage build; the value is always 1.");
+    e.sample({{"version", r.version}}, 1);
+    e.family("triage_uptime_seconds", "gauge", "Seconds since triage started serving.");
+    e.sample_double({}, uptime_seconds);
+
+    // Ports, as the NIC (or vdev) counts them.
+    e.family("triage_port_packets_total", "counter", "Packets the port received (rx) or sent (tx).");
+    for (const auto& p : r.ports) {
+        e.sample({{"port", p.role}, {"direction", "rx"}}, p.rx_packets);
+        e.sample({{"port", p.role}, {"direction", "tx"}}, p.tx_packets);
+    }
+    e.family("triage_port_bytes_total", "counter", "Bytes the port received (rx) or sent (tx).");
+    for (const auto& p : r.ports) {
+        e.sample({{"port", p.role}, {"direction", "rx"}}, p.rx_bytes);
+        e.sample({{"port", p.role}, {"direction", "tx"}}, p.tx_bytes);
+    }
+    e.family("triage_port_errors_total", "counter", "Erroneous packets the port received (rx) or failed to send (tx).");
+    for (const auto& p : r.ports) {
+        e.sample({{"port", p.role}, {"direction", "rx"}}, p.rx_errors);
+        e.sample({{"port", p.role}, {"direction", "tx"}}, p.tx_errors);
+    }
+    e.family("triage_port_missed_packets_total", "counter",
+             "Packets the port dropped because no RX descriptor was free (workers not keeping up).");
+    for (const auto& p : r.ports) e.sample({{"port", p.role}}, p.rx_missed);
+    e.family("triage_port_rx_nombuf_total", "counter",
+             "Receive attempts that found no free packet buffer (mbuf pool exhausted).");
+    for (const auto& p : r.ports) e.sample({{"port", p.role}}, p.rx_nombuf);
+
+    // The workers' view, summed.
+    e.family("triage_received_packets_total", "counter",
+             "Packets the workers received; inbound is outside to inside.");
+    for (unsigned d = 0; d < kDirs; ++d) e.sample({{"direction", kDirNames[d]}}, t.rx_packets[d]);
+    e.family("triage_received_bytes_total", "counter", "Bytes the workers received.");
+    for (unsigned d = 0; d < kDirs; ++d) e.sample({{"direction", kDirNames[d]}}, t.rx_bytes[d]);
+    e.family("triage_forwarded_packets_total", "counter",
+             "Packets handed to the other port and accepted by it.");
+    for (unsigned d = 0; d < kDirs; ++d) e.sample({{"direction", kDirNames[d]}}, t.fwd_packets[d]);
+    e.family("triage_forwarded_bytes_total", "counter", "Bytes handed to the other port and accepted by it.");
+    for (unsigned d = 0; d < kDirs; ++d) e.sample({{"direction", kDirNames[d]}}, t.fwd_bytes[d]);
+    e.family("triage_dropped_packets_total", "counter",
+             "Packets dropped, by reason (triage -- --list-drop-reasons describes each).");
+    for (unsigned i = 1; i < kDropCount; ++i)
+        e.sample({{"reason", drop_name(static_cast<Drop>(i))}}, t.drops[i]);
+    e.family("triage_inbound_packets_total", "counter",
+             "Inbound IP packets let through, by how the policy classified them.");
+    for (unsigned i = 0; i < kClassCount; ++i)
+        e.sample({{"class", class_name(static_cast<Class>(i))}}, t.inbound_class[i]);
+    e.family("triage_outbound_malformed_packets_total", "counter",
+             "Malformed packets from the inside, forwarded anyway.");
+    e.sample({}, t.outbound_malformed);
+
+    e.family("triage_workers", "gauge", "Worker lcores forwarding traffic.");
+    e.sample({}, r.workers.size());
+    e.family("triage_worker_received_packets_total", "counter", "Packets each worker received.");
+    std::vector<std::string> index(r.workers.size());
+    for (size_t w = 0; w < r.workers.size(); ++w) {
+        index[w] = std::to_string(w);
+        if (!r.workers[w].counters) continue;
+        for (unsigned d = 0; d < kDirs; ++d)
+            e.sample({{"worker", index[w]}, {"direction", kDirNames[d]}},
+                     r.workers[w].counters->rx_packets[d].get());
+    }
+    e.family("triage_worker_steered_packets_total", "counter",
+             "Packets a worker handed to (out) or took from (in) another worker under software steering.");
+    for (size_t w = 0; w < r.workers.size(); ++w) {
+        if (!r.workers[w].counters) continue;
+        e.sample({{"worker", index[w]}, {"way", "out"}}, r.workers[w].counters->steered_out.get());
+        e.sample({{"worker", index[w]}, {"way", "in"}}, r.workers[w].counters->steered_in.get());
+    }
+
+    const PolicyGauges& p = r.policy;
+    e.family("triage_policy_version", "gauge", "Version of the policy snapshot the workers read.");
+    e.sample({}, p.version);
+    e.family("triage_policy_publications_total", "counter", "Policy snapshots published since start.");
+    e.sample({}, p.publications);
+    e.family("triage_protected_prefixes", "gauge", "Prefixes in the protected set.");
+    e.sample({}, p.protected_prefixes);
+    e.family("triage_list_entries", "gauge", "Entries on the source allow and deny lists.");
+    e.sample({{"list", "allow"}}, p.allow_entries);
+    e.sample({{"list", "deny"}}, p.deny_entries);
+    e.family("triage_policy_reclaim_pending", "gauge",
+             "Old policy snapshots waiting for their grace period before being freed.");
+    e.sample({}, p.reclaim_pending);
+    return e.take();
+}
+
+}  // namespace triage::telemetry
