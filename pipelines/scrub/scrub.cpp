@@ -1,13 +1,17 @@
 #include "scrub.h"
 
 #include <rte_branch_prediction.h>
+#include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 #include <rte_pause.h>
 #include <rte_prefetch.h>
 #include <rte_ring.h>
 
+#include <spdlog/spdlog.h>
+
 #include "net.h"
+#include "ratelimit.h"
 #include "verdict.h"
 
 namespace triage::scrub {
@@ -217,6 +221,7 @@ private:
             const uint16_t port = side == 0 ? c_.outside_port : c_.inside_port;
             uint64_t bytes = b.bytes;
             const uint16_t sent = rte_eth_tx_burst(port, c_.queue, b.pkts, b.n);
+            if (unlikely(sent < b.n)) note_tx_full(side, b.n - sent);
             for (unsigned i = sent; i < b.n; ++i) {
                 bytes -= rte_pktmbuf_pkt_len(b.pkts[i]);
                 drop(b.pkts[i], Drop::tx_full, d);
@@ -228,8 +233,20 @@ private:
         }
     }
 
+    // A full TX queue is what an operator must hear about, but under a flood
+    // it happens every burst: at most one line a second per worker, saying
+    // how many were held back.
+    [[gnu::cold]] void note_tx_full(unsigned side, unsigned dropped) {
+        uint64_t suppressed = 0;
+        if (!tx_full_log_.allow(rte_rdtsc(), rte_get_tsc_hz(), suppressed)) return;
+        spdlog::warn("worker {}: {} port TX queue full, {} frame{} dropped (tx_full; {} similar message{} suppressed)",
+                     c_.index, side == 0 ? "outside" : "inside", dropped, dropped == 1 ? "" : "s", suppressed,
+                     suppressed == 1 ? "" : "s");
+    }
+
     const WorkerConfig c_;
     telemetry::WorkerCounters& k_;
+    telemetry::RateLimit tx_full_log_{1.0, 3};
     const policy::Snapshot* snap_ = nullptr;
     TxBatch tx_[2];
     TxBatch steer_[RTE_MAX_LCORE > 128 ? 128 : RTE_MAX_LCORE];
