@@ -213,8 +213,15 @@ int run(int argc, char** argv) {
         }
         const std::string sock = socket_path(opt, dashes, argv);
         if (!sock.empty()) {
-            console.listen(sock);
-            spdlog::info("console socket {} (triage-cli -s {})", sock, sock);
+            try {
+                console.listen(sock);
+                spdlog::info("console socket {} (triage-cli -s {})", sock, sock);
+            } catch (const std::exception& e) {
+                // An explicit --socket must work; the default may be out of
+                // reach (no /run/triage for this user) without stopping the box.
+                if (!opt.socket.empty()) throw;
+                spdlog::warn("{}; running without a console socket", e.what());
+            }
         }
         if (opt.interactive) console.open_terminal();
     } catch (const std::exception& e) {
