@@ -91,7 +91,8 @@ void ports(const Report& r, double, rte_tel_data* d) {
 }
 
 void drops(const Report& r, double, rte_tel_data* d) {
-    static_assert(kDropCount - 1 <= RTE_TEL_MAX_DICT_ENTRIES, "drop reasons no longer fit one dict");
+    static_assert(kDropCount - 1 <= RTE_TEL_MAX_DICT_ENTRIES,
+                  "drop reasons no longer fit one dict");
     rte_tel_data_start_dict(d);
     for (unsigned i = 1; i < kDropCount; ++i)
         rte_tel_data_add_dict_u64(d, drop_name(static_cast<Drop>(i)), r.totals.drops[i]);
@@ -140,14 +141,19 @@ struct Command {
 };
 
 constexpr Command kCommands[] = {
-    {"/triage/info", answer<info>, "Triage version, uptime, workers, policy version. No parameters"},
+    {"/triage/info", answer<info>,
+     "Triage version, uptime, workers, policy version. No parameters"},
     {"/triage/traffic", answer<traffic>,
      "Packets and bytes received, forwarded and dropped per direction. No parameters"},
-    {"/triage/ports", answer<ports>, "Port counters (outside, inside) as the NIC counts them. No parameters"},
+    {"/triage/ports", answer<ports>,
+     "Port counters (outside, inside) as the NIC counts them. No parameters"},
     {"/triage/drops", answer<drops>, "Dropped packets by reason, every reason. No parameters"},
-    {"/triage/classes", answer<classes>, "Inbound packets let through, by policy class. No parameters"},
-    {"/triage/workers", answer<workers>, "Per worker index: lcore, queue, packets received and steered. No parameters"},
-    {"/triage/policy", answer<policy>, "Policy snapshot version, publications, prefixes and list sizes. No parameters"},
+    {"/triage/classes", answer<classes>,
+     "Inbound packets let through, by policy class. No parameters"},
+    {"/triage/workers", answer<workers>,
+     "Per worker index: lcore, queue, packets received and steered. No parameters"},
+    {"/triage/policy", answer<policy>,
+     "Policy snapshot version, publications, prefixes and list sizes. No parameters"},
 };
 
 }  // namespace
@@ -157,8 +163,8 @@ DpdkTelemetry::DpdkTelemetry(const Latest& latest) {
     if (!g_registered) {
         for (const Command& c : kCommands)
             if (const int rc = rte_telemetry_register_cmd(c.name, c.fn, c.help); rc != 0)
-                throw std::runtime_error(std::string("DPDK telemetry refused command ") + c.name + ": " +
-                                         std::strerror(-rc));
+                throw std::runtime_error(std::string("DPDK telemetry refused command ") + c.name +
+                                         ": " + std::strerror(-rc));
         g_registered = true;
     }
     g_latest = &latest;

@@ -25,7 +25,8 @@ spdlog::level::level_enum parse_level(const std::string& s) {
     for (const auto& [name, lvl] : kLevels)
         if (s == name) return lvl;
     // spdlog's own from_str turns an unknown name into "off": silence by typo.
-    throw std::invalid_argument("log level '" + s + "' is not one of trace|debug|info|warn|error|off");
+    throw std::invalid_argument("log level '" + s +
+                                "' is not one of trace|debug|info|warn|error|off");
 }
 
 }  // namespace
@@ -46,11 +47,12 @@ void configure_logging(const LogOptions& o) {
         if (std::FILE* f = std::fopen(o.file.c_str(), "a")) {
             std::fclose(f);
         } else {
-            throw std::runtime_error("--log-file '" + o.file + "': cannot open for writing: " +
-                                     std::strerror(errno));
+            throw std::runtime_error("--log-file '" + o.file +
+                                     "': cannot open for writing: " + std::strerror(errno));
         }
         if (o.file_max_bytes == 0 || o.file_count == 0)
-            throw std::invalid_argument("--log-file: rotation size and file count must be at least 1");
+            throw std::invalid_argument(
+                "--log-file: rotation size and file count must be at least 1");
         std::shared_ptr<spdlog::sinks::rotating_file_sink_mt> s;
         try {
             s = std::make_shared<spdlog::sinks::rotating_file_sink_mt>(o.file, o.file_max_bytes,
@@ -64,7 +66,7 @@ void configure_logging(const LogOptions& o) {
     if (o.syslog) {
         // syslog stamps time and host itself; the raw message is enough.
         sinks.push_back(std::make_shared<spdlog::sinks::syslog_sink_mt>(o.syslog_ident, LOG_PID,
-                                                                         LOG_DAEMON, false));
+                                                                        LOG_DAEMON, false));
     }
     auto logger = std::make_shared<spdlog::logger>("triage", sinks.begin(), sinks.end());
     logger->set_level(level);

@@ -19,8 +19,8 @@ struct LogOptions {
     bool console = true;         // stderr, coloured when it is a terminal
     std::string file;            // empty = no file
     size_t file_max_bytes = size_t{10} << 20;
-    size_t file_count = 5;       // rotated copies kept besides the live file
-    bool syslog = false;         // facility LOG_DAEMON
+    size_t file_count = 5;  // rotated copies kept besides the live file
+    bool syslog = false;    // facility LOG_DAEMON
     std::string syslog_ident = "triage";
 };
 
@@ -41,8 +41,8 @@ void log_limited(RateLimit& limit, uint64_t now_tsc, uint64_t tsc_hz, spdlog::le
     if (suppressed == 0) {
         spdlog::log(lvl, format, std::forward<Args>(args)...);
     } else {
-        spdlog::log(lvl, "{} ({} similar suppressed)", fmt::format(format, std::forward<Args>(args)...),
-                    suppressed);
+        spdlog::log(lvl, "{} ({} similar suppressed)",
+                    fmt::format(format, std::forward<Args>(args)...), suppressed);
     }
 }
 

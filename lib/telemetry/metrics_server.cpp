@@ -26,12 +26,11 @@ const char* const kIndex =
 
 struct MetricsServer::Impl {
     ListenAddress addr;
-    const Latest& latest;
     httplib::Server http;
     std::thread thread;
-    std::atomic<bool> done{false};
+    std::atomic<bool> done{false};  // listen_after_bind returned
 
-    Impl(ListenAddress a, const Latest& l) : addr(std::move(a)), latest(l) {}
+    explicit Impl(ListenAddress a) : addr(std::move(a)) {}
 };
 
 MetricsServer::MetricsServer(const std::string& address, const Latest& latest) {
@@ -41,7 +40,7 @@ MetricsServer::MetricsServer(const std::string& address, const Latest& latest) {
     } catch (const std::invalid_argument& e) {
         throw std::runtime_error("--metrics '" + address + "': " + e.what());
     }
-    impl_ = std::make_unique<Impl>(std::move(addr), latest);
+    impl_ = std::make_unique<Impl>(std::move(addr));
     Impl& im = *impl_;
     httplib::Server& http = im.http;
 
@@ -73,7 +72,8 @@ MetricsServer::MetricsServer(const std::string& address, const Latest& latest) {
         res.set_content(kIndex, "text/html; charset=utf-8");
     });
     http.set_error_handler([](const httplib::Request&, httplib::Response& res) {
-        if (res.status == 404) res.set_content("not found; metrics are at /metrics\n", "text/plain; charset=utf-8");
+        if (res.status == 404)
+            res.set_content("not found; metrics are at /metrics\n", "text/plain; charset=utf-8");
     });
 
     errno = 0;
@@ -94,16 +94,21 @@ MetricsServer::MetricsServer(const std::string& address, const Latest& latest) {
     pthread_setname_np(im.thread.native_handle(), "triage-metrics");
 }
 
-MetricsServer::~MetricsServer() { stop(); }
+MetricsServer::~MetricsServer() {
+    stop();
+}
 
-const ListenAddress& MetricsServer::address() const noexcept { return impl_->addr; }
+const ListenAddress& MetricsServer::address() const noexcept {
+    return impl_->addr;
+}
 
 void MetricsServer::stop() noexcept {
     if (!impl_ || !impl_->thread.joinable()) return;
     Impl& im = *impl_;
     // httplib's stop() only acts once the accept loop runs; a stop right
     // after start must wait for it rather than join a thread that never ends.
-    while (!im.http.is_running() && !im.done) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    while (!im.http.is_running() && !im.done)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
     im.http.stop();
     im.thread.join();
 }

@@ -27,9 +27,12 @@ public:
         out_ += name;
         out_ += ' ';
         for (char c : help) {
-            if (c == '\\') out_ += "\\\\";
-            else if (c == '\n') out_ += "\\n";
-            else out_ += c;
+            if (c == '\\')
+                out_ += "\\\\";
+            else if (c == '\n')
+                out_ += "\\n";
+            else
+                out_ += c;
         }
         out_ += "\n# TYPE ";
         out_ += name;
@@ -91,10 +94,14 @@ std::string prometheus_escape_label(std::string_view v) {
     std::string s;
     s.reserve(v.size());
     for (char c : v) {
-        if (c == '\\') s += "\\\\";
-        else if (c == '"') s += "\\\"";
-        else if (c == '\n') s += "\\n";
-        else s += c;
+        if (c == '\\')
+            s += "\\\\";
+        else if (c == '"')
+            s += "\\\"";
+        else if (c == '\n')
+            s += "\\n";
+        else
+            s += c;
     }
     return s;
 }
@@ -109,7 +116,8 @@ std::string render_prometheus(const Report& r, double uptime_seconds) {
     e.sample_double({}, uptime_seconds);
 
     // Ports, as the NIC (or vdev) counts them.
-    e.family("triage_port_packets_total", "counter", "Packets the port received (rx) or sent (tx).");
+    e.family("triage_port_packets_total", "counter",
+             "Packets the port received (rx) or sent (tx).");
     for (const auto& p : r.ports) {
         e.sample({{"port", p.role}, {"direction", "rx"}}, p.rx_packets);
         e.sample({{"port", p.role}, {"direction", "tx"}}, p.tx_packets);
@@ -119,13 +127,15 @@ std::string render_prometheus(const Report& r, double uptime_seconds) {
         e.sample({{"port", p.role}, {"direction", "rx"}}, p.rx_bytes);
         e.sample({{"port", p.role}, {"direction", "tx"}}, p.tx_bytes);
     }
-    e.family("triage_port_errors_total", "counter", "Erroneous packets the port received (rx) or failed to send (tx).");
+    e.family("triage_port_errors_total", "counter",
+             "Erroneous packets the port received (rx) or failed to send (tx).");
     for (const auto& p : r.ports) {
         e.sample({{"port", p.role}, {"direction", "rx"}}, p.rx_errors);
         e.sample({{"port", p.role}, {"direction", "tx"}}, p.tx_errors);
     }
-    e.family("triage_port_missed_packets_total", "counter",
-             "Packets the port dropped because no RX descriptor was free (workers not keeping up).");
+    e.family(
+        "triage_port_missed_packets_total", "counter",
+        "Packets the port dropped because no RX descriptor was free (workers not keeping up).");
     for (const auto& p : r.ports) e.sample({{"port", p.role}}, p.rx_missed);
     e.family("triage_port_rx_nombuf_total", "counter",
              "Receive attempts that found no free packet buffer (mbuf pool exhausted).");
@@ -140,7 +150,8 @@ std::string render_prometheus(const Report& r, double uptime_seconds) {
     e.family("triage_forwarded_packets_total", "counter",
              "Packets handed to the other port and accepted by it.");
     for (unsigned d = 0; d < kDirs; ++d) e.sample({{"direction", kDirNames[d]}}, t.fwd_packets[d]);
-    e.family("triage_forwarded_bytes_total", "counter", "Bytes handed to the other port and accepted by it.");
+    e.family("triage_forwarded_bytes_total", "counter",
+             "Bytes handed to the other port and accepted by it.");
     for (unsigned d = 0; d < kDirs; ++d) e.sample({{"direction", kDirNames[d]}}, t.fwd_bytes[d]);
     e.family("triage_dropped_packets_total", "counter",
              "Packets dropped, by reason (triage -- --list-drop-reasons describes each).");
@@ -166,7 +177,8 @@ std::string render_prometheus(const Report& r, double uptime_seconds) {
                      r.workers[w].counters->rx_packets[d].get());
     }
     e.family("triage_worker_steered_packets_total", "counter",
-             "Packets a worker handed to (out) or took from (in) another worker under software steering.");
+             "Packets a worker handed to (out) or took from (in) another worker under software "
+             "steering.");
     for (size_t w = 0; w < r.workers.size(); ++w) {
         if (!r.workers[w].counters) continue;
         e.sample({{"worker", index[w]}, {"way", "out"}}, r.workers[w].counters->steered_out.get());
@@ -176,7 +188,8 @@ std::string render_prometheus(const Report& r, double uptime_seconds) {
     const PolicyGauges& p = r.policy;
     e.family("triage_policy_version", "gauge", "Version of the policy snapshot the workers read.");
     e.sample({}, p.version);
-    e.family("triage_policy_publications_total", "counter", "Policy snapshots published since start.");
+    e.family("triage_policy_publications_total", "counter",
+             "Policy snapshots published since start.");
     e.sample({}, p.publications);
     e.family("triage_protected_prefixes", "gauge", "Prefixes in the protected set.");
     e.sample({}, p.protected_prefixes);

@@ -78,8 +78,12 @@ Report sample_report(WorkerCounters (&w)[2]) {
     r.ports.push_back({"inside", 1, 7, 140, 700, 14000, 0, 0, 0, 0});
     r.workers.push_back({1, 0, &w[0]});
     r.workers.push_back({2, 1, &w[1]});
-    r.policy = {.version = 9, .publications = 3, .protected_prefixes = 4, .allow_entries = 5,
-                .deny_entries = 6, .reclaim_pending = 1};
+    r.policy = {.version = 9,
+                .publications = 3,
+                .protected_prefixes = 4,
+                .allow_entries = 5,
+                .deny_entries = 6,
+                .reclaim_pending = 1};
     r.sum();
     return r;
 }
@@ -93,21 +97,35 @@ TEST(Prometheus, StructureNamingAndStableLabelSets) {
         EXPECT_EQ(f.type == "counter", total) << name << " is a " << f.type;
         EXPECT_FALSE(f.samples.empty()) << name << " has no samples";
     }
-    for (const char* n :
-         {"triage_build_info", "triage_uptime_seconds", "triage_port_packets_total", "triage_port_bytes_total",
-          "triage_port_errors_total", "triage_port_missed_packets_total", "triage_port_rx_nombuf_total",
-          "triage_received_packets_total", "triage_received_bytes_total", "triage_forwarded_packets_total",
-          "triage_forwarded_bytes_total", "triage_dropped_packets_total", "triage_inbound_packets_total",
-          "triage_outbound_malformed_packets_total", "triage_workers", "triage_worker_received_packets_total",
-          "triage_policy_version", "triage_policy_publications_total", "triage_protected_prefixes",
-          "triage_list_entries", "triage_policy_reclaim_pending"})
+    for (const char* n : {"triage_build_info",
+                          "triage_uptime_seconds",
+                          "triage_port_packets_total",
+                          "triage_port_bytes_total",
+                          "triage_port_errors_total",
+                          "triage_port_missed_packets_total",
+                          "triage_port_rx_nombuf_total",
+                          "triage_received_packets_total",
+                          "triage_received_bytes_total",
+                          "triage_forwarded_packets_total",
+                          "triage_forwarded_bytes_total",
+                          "triage_dropped_packets_total",
+                          "triage_inbound_packets_total",
+                          "triage_outbound_malformed_packets_total",
+                          "triage_workers",
+                          "triage_worker_received_packets_total",
+                          "triage_policy_version",
+                          "triage_policy_publications_total",
+                          "triage_protected_prefixes",
+                          "triage_list_entries",
+                          "triage_policy_reclaim_pending"})
         EXPECT_TRUE(fams.count(n)) << n << " missing";
 
     // Every drop reason exactly once, zeros included.
     const auto& drops = fams.at("triage_dropped_packets_total").samples;
     EXPECT_EQ(drops.size(), kDropCount - 1);
     for (unsigned i = 1; i < kDropCount; ++i) {
-        const std::string label = std::string("{reason=\"") + drop_name(static_cast<Drop>(i)) + "\"} ";
+        const std::string label =
+            std::string("{reason=\"") + drop_name(static_cast<Drop>(i)) + "\"} ";
         int seen = 0;
         for (const auto& s : drops) seen += s.find(label) != std::string::npos;
         EXPECT_EQ(seen, 1) << label;
@@ -116,8 +134,10 @@ TEST(Prometheus, StructureNamingAndStableLabelSets) {
         const auto& v = fams.at(fam).samples;
         return std::find(v.begin(), v.end(), line) != v.end();
     };
-    EXPECT_TRUE(has("triage_dropped_packets_total", "triage_dropped_packets_total{reason=\"land\"} 5"));
-    EXPECT_TRUE(has("triage_dropped_packets_total", "triage_dropped_packets_total{reason=\"shutdown\"} 0"));
+    EXPECT_TRUE(
+        has("triage_dropped_packets_total", "triage_dropped_packets_total{reason=\"land\"} 5"));
+    EXPECT_TRUE(
+        has("triage_dropped_packets_total", "triage_dropped_packets_total{reason=\"shutdown\"} 0"));
     EXPECT_EQ(fams.at("triage_inbound_packets_total").samples.size(), kClassCount);
     for (unsigned i = 0; i < kClassCount; ++i)
         EXPECT_TRUE(has("triage_inbound_packets_total",
@@ -125,13 +145,20 @@ TEST(Prometheus, StructureNamingAndStableLabelSets) {
                             class_name(static_cast<Class>(i)) + "\"} " + (i == 1 ? "3" : "0")));
 
     EXPECT_TRUE(has("triage_uptime_seconds", "triage_uptime_seconds 12.5"));
-    EXPECT_TRUE(has("triage_port_packets_total", "triage_port_packets_total{port=\"outside\",direction=\"rx\"} 150"));
-    EXPECT_TRUE(has("triage_port_errors_total", "triage_port_errors_total{port=\"outside\",direction=\"tx\"} 3"));
-    EXPECT_TRUE(has("triage_port_missed_packets_total", "triage_port_missed_packets_total{port=\"outside\"} 1"));
-    EXPECT_TRUE(has("triage_port_rx_nombuf_total", "triage_port_rx_nombuf_total{port=\"outside\"} 4"));
-    EXPECT_TRUE(has("triage_received_packets_total", "triage_received_packets_total{direction=\"inbound\"} 150"));
-    EXPECT_TRUE(has("triage_forwarded_packets_total", "triage_forwarded_packets_total{direction=\"inbound\"} 140"));
-    EXPECT_TRUE(has("triage_outbound_malformed_packets_total", "triage_outbound_malformed_packets_total 2"));
+    EXPECT_TRUE(has("triage_port_packets_total",
+                    "triage_port_packets_total{port=\"outside\",direction=\"rx\"} 150"));
+    EXPECT_TRUE(has("triage_port_errors_total",
+                    "triage_port_errors_total{port=\"outside\",direction=\"tx\"} 3"));
+    EXPECT_TRUE(has("triage_port_missed_packets_total",
+                    "triage_port_missed_packets_total{port=\"outside\"} 1"));
+    EXPECT_TRUE(
+        has("triage_port_rx_nombuf_total", "triage_port_rx_nombuf_total{port=\"outside\"} 4"));
+    EXPECT_TRUE(has("triage_received_packets_total",
+                    "triage_received_packets_total{direction=\"inbound\"} 150"));
+    EXPECT_TRUE(has("triage_forwarded_packets_total",
+                    "triage_forwarded_packets_total{direction=\"inbound\"} 140"));
+    EXPECT_TRUE(has("triage_outbound_malformed_packets_total",
+                    "triage_outbound_malformed_packets_total 2"));
     EXPECT_TRUE(has("triage_workers", "triage_workers 2"));
     EXPECT_TRUE(has("triage_worker_received_packets_total",
                     "triage_worker_received_packets_total{worker=\"1\",direction=\"outbound\"} 7"));
@@ -139,7 +166,8 @@ TEST(Prometheus, StructureNamingAndStableLabelSets) {
     EXPECT_TRUE(has("triage_list_entries", "triage_list_entries{list=\"deny\"} 6"));
     EXPECT_TRUE(has("triage_policy_reclaim_pending", "triage_policy_reclaim_pending 1"));
     // Label values escaped: quote, backslash, newline.
-    EXPECT_TRUE(has("triage_build_info", "triage_build_info{version=\"1.0 \\\"q\\\" \\\\ \\nx\"} 1"));
+    EXPECT_TRUE(
+        has("triage_build_info", "triage_build_info{version=\"1.0 \\\"q\\\" \\\\ \\nx\"} 1"));
 }
 
 TEST(Prometheus, EscapesLabelValues) {
@@ -205,7 +233,8 @@ TEST(ListenAddress, ErrorsNameTheBadPart) {
     EXPECT_NE(parse_error("192.0.2.1:http").find("port 'http'"), std::string::npos);
     EXPECT_NE(parse_error("192.0.2.1:").find("port ''"), std::string::npos);
     EXPECT_NE(parse_error("192.0.2.1:-5").find("port '-5'"), std::string::npos);
-    EXPECT_NE(parse_error("192.0.2.300:9100").find("'192.0.2.300' is not a numeric IPv4"), std::string::npos);
+    EXPECT_NE(parse_error("192.0.2.300:9100").find("'192.0.2.300' is not a numeric IPv4"),
+              std::string::npos);
     EXPECT_NE(parse_error("localhost:9100").find("'localhost'"), std::string::npos);
     EXPECT_NE(parse_error("192.0.2.1").find("has no port"), std::string::npos);
     EXPECT_NE(parse_error(":9100").find("missing address"), std::string::npos);
@@ -213,7 +242,8 @@ TEST(ListenAddress, ErrorsNameTheBadPart) {
     EXPECT_NE(parse_error("[2001:db8::1:9100").find("missing ']'"), std::string::npos);
     EXPECT_NE(parse_error("[2001:db8::1]").find("missing ':PORT'"), std::string::npos);
     EXPECT_NE(parse_error("[2001:db8::1]9100").find("missing ':PORT'"), std::string::npos);
-    EXPECT_NE(parse_error("[192.0.2.1]:9100").find("'192.0.2.1' is not a numeric IPv6"), std::string::npos);
+    EXPECT_NE(parse_error("[192.0.2.1]:9100").find("'192.0.2.1' is not a numeric IPv6"),
+              std::string::npos);
 }
 
 TEST(RateLimit, BurstThenRefillAndSuppressedCounts) {
