@@ -22,6 +22,7 @@
 namespace {
 
 constexpr char kBatchMark = '\x01';  // lib/cli Console::kBatchMark
+constexpr char kTtyMark = '\x02';    // Console::kTtyMark: the prompt appears at once
 constexpr const char* kDefaultSocket = "/run/triage/triage.sock";
 
 void usage(const char* prog) {
@@ -137,6 +138,11 @@ int interactive(const std::string& sock) {
         // Ctrl-C goes to the box's line editor instead of killing us.
         raw.c_lflag &= static_cast<tcflag_t>(~(ICANON | ECHO | ISIG));
         ::tcsetattr(0, TCSANOW, &raw);
+    }
+    if (!write_all(fd, std::string(1, kTtyMark))) {
+        std::fprintf(stderr, "triage-cli: %s: write failed: %s\n", sock.c_str(), std::strerror(errno));
+        ::close(fd);
+        return 2;
     }
     pollfd p[2] = {{0, POLLIN, 0}, {fd, POLLIN, 0}};
     char buf[4096];

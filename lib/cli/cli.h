@@ -195,6 +195,7 @@ private:
     std::string origin_;
     std::ostringstream buf_;
     std::optional<policy::Config> cand_;
+    std::string tx_origin_;  // the script a failed commit is reported against
     std::vector<Step>* pending_ = nullptr;  // while collecting a script
     unsigned depth_ = 0;
     unsigned errors_ = 0;
@@ -216,6 +217,9 @@ namespace triage::cli {
 class Console {
 public:
     static constexpr char kBatchMark = '\x01';
+    // Optional first byte of an interactive connection: opens the session
+    // (and shows the prompt) before the user types anything.
+    static constexpr char kTtyMark = '\x02';
 
     explicit Console(Engine& e);
     ~Console();

@@ -69,9 +69,11 @@ void Console::listen(const std::string& path) {
     const std::filesystem::path parent = std::filesystem::path(path).parent_path();
     if (!parent.empty()) {
         std::error_code ec;
-        std::filesystem::create_directories(parent, ec);
+        const bool made = std::filesystem::create_directories(parent, ec);
         if (ec) throw CommandError("--socket " + path + ": cannot create " + parent.string() + ": " + ec.message());
-        ::chmod(parent.c_str(), 0750);
+        // Only a directory we made: tightening an existing one (--socket
+        // /tmp/x.sock) would take /tmp's sticky, world-writable mode away.
+        if (made) ::chmod(parent.c_str(), 0750);
     }
     const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) throw CommandError(std::string("socket: ") + std::strerror(errno));
@@ -130,6 +132,7 @@ bool Console::serve(Conn& c) {
             c.cl = cmdline_new(e_.context(), "triage> ", c.fd, c.fd);
             if (!c.cl) return false;
             e_.attach(c.cl, c.session.get());
+            if (buf[0] == kTtyMark) off = 1;
         }
     }
     if (c.mode == Conn::Mode::tty) return cmdline_in(c.cl, buf + off, static_cast<int>(n - off)) >= 0;

@@ -133,14 +133,6 @@ bool check_section(Impl&, std::string_view w, std::string& err) {
     return false;
 }
 
-bool check_number(Impl&, std::string_view w, std::string& err) {
-    uint64_t v = 0;
-    const auto [ptr, ec] = std::from_chars(w.data(), w.data() + w.size(), v);
-    if (ec == std::errc() && ptr == w.data() + w.size()) return true;
-    err = quoted(w) + " is not a number";
-    return false;
-}
-
 void cand_port(Impl&, std::vector<std::string>& out) { out = {"all", "outside", "inside"}; }
 void cand_policy(Impl& im, std::vector<std::string>& out) {
     for (const auto& [n, p] : im.rt->config().policies()) out.push_back(n);
@@ -164,7 +156,6 @@ const Kind kKinds[] = {
     {"expiry", "(DURATION|TIME)", "how long from now (90s, 15m, 2h, 7d) or until when (UTC, 2026-11-22T06:14:00Z)",
      check_expiry, nullptr},
     {"section", "SECTION", "a help section", check_section, cand_section},
-    {"number", "N", "a whole number", check_number, nullptr},
 };
 
 const Kind* find_kind(std::string_view id) {
@@ -338,7 +329,11 @@ std::optional<Engine::Bound> Impl::match(std::string_view line, std::string& err
         if (best < in->items.size()) next.insert(in->items[best]->display());
     }
     if (at_best.size() == 1 || next.size() <= 1) {
-        err = said + ": " + at_best.front().second;
+        // On a tie, an entry that wanted more words says why the word is
+        // wrong ("no help section 'x'"), which beats "unexpected 'x' at the end".
+        auto why = std::find_if(at_best.begin(), at_best.end(),
+                                [&](const auto& e) { return best < e.first->items.size(); });
+        err = said + ": " + (why != at_best.end() ? why : at_best.begin())->second;
     } else if (incomplete) {
         std::string alts;
         for (const auto& n : next) alts += (alts.empty() ? "" : " or ") + n;
@@ -602,7 +597,7 @@ void Engine::write_help(std::ostream& os, std::string_view section) const {
 
 void Engine::write_reference(std::ostream& os) {
     os << "# Console command reference\n\n"
-          "Generated from the command table (`lib/cli/commands.cpp`) by `triage --cli-reference`;\n"
+          "Generated from the command table (`lib/cli/commands.cpp`) by `triage -- --cli-reference`;\n"
           "a test fails when this page and the binary disagree. The same commands work at the\n"
           "`triage>` prompt (`-i`), in scripts (`-f FILE`, `load FILE`) and through `triage-cli`.\n\n"
           "Notation: words in capitals are arguments, `(a|b)` is a choice, `[...]` is optional.\n\n";
@@ -613,7 +608,9 @@ void Engine::write_reference(std::ostream& os) {
         os << "\n";
     }
     os << "## Argument types\n\n";
-    for (const Kind& k : kKinds) os << "- `" << k.display << "`: " << k.help << "\n";
+    std::set<std::string_view> seen;
+    for (const Kind& k : kKinds)
+        if (seen.insert(k.display).second) os << "- `" << k.display << "`: " << k.help << "\n";
 }
 
 }  // namespace triage::cli

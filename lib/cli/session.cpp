@@ -82,6 +82,7 @@ bool Session::run_file(const std::string& path) {
 
 bool Session::run_lines(const std::vector<std::string>& lines, const std::string& origin) {
     std::vector<Step> steps;
+    tx_origin_ = origin;
     try {
         collect(lines, origin, steps, 0);
     } catch (const CommandError& e) {
@@ -143,8 +144,7 @@ bool Session::apply(std::vector<Step>& steps) {
         } catch (const std::exception& e) {
             cand_.reset();
             // The whole script failed validation: name the script, not a line.
-            const std::string& w = steps.back().where;
-            error((w.empty() ? std::string("error") : w.substr(0, w.rfind(':'))) + ": " + e.what() + what);
+            error((steps.back().where.empty() ? std::string("error") : tx_origin_) + ": " + e.what() + what);
             return false;
         }
         cand_.reset();

@@ -165,6 +165,12 @@ bool parse_expiry(std::string_view s, Time now, Time& out, std::string& err) {
             return false;
         }
         out = Time{std::chrono::seconds{timegm(&tm)}};
+        // strptime takes 2026-02-30 (and :60 seconds) and timegm rolls it
+        // over into March: accept only a time that prints back as written.
+        if (format_time(out) != s) {
+            err = quote(s) + " is not a valid UTC time like 2026-11-22T06:14:00Z";
+            return false;
+        }
         return true;
     }
     uint64_t n = 0;
