@@ -4,7 +4,7 @@
 // ethdevs built over rte_rings this program owns: it receives only what the
 // main lcore enqueues on the outside RX ring, and everything it transmits is
 // seen here. Meanwhile the main lcore compiles and publishes a new snapshot
-// every few hundred frames through the real policy::Publisher, cycling
+// every thousand or so frames through the real policy::Publisher, cycling
 // through configurations that differ in shape (unrelated prefixes and list
 // entries come and go, protected ranges are split and merged) but agree on
 // what each traffic class may do:
