@@ -10,9 +10,10 @@
 // is checked against ours; a disagreement fails the benchmark.
 //
 // Names: lookup4/<impl>/<rules>, lookup6/..., build4/..., build6/...;
-// impl is "triage" (lib/classify) or "rte_lpm" / "rte_lpm6". Counters: mem_B
-// is the table's memory (ours: memory_bytes(); DPDK: what its create and adds
-// took from the EAL heap), intervals is our table's interval count.
+// impl is "triage" (lib/classify) or "rte_lpm" / "rte_lpm6". Counters:
+// per_lookup is the time per lookup (CPU time), mem_B the table's memory
+// (ours: memory_bytes(); DPDK: what its create and adds took from the EAL
+// heap), intervals our table's interval count.
 //
 //   build/perf/bench_classify                              everything
 //   build/perf/bench_classify --benchmark_filter=lookup4   one family
@@ -56,7 +57,9 @@ static_assert(kAddrs % kBatch == 0);
 // rte_lpm6 next hops are 21 bits (rte_lpm: 24); values stay below both.
 constexpr uint32_t kValueLimit = uint32_t{1} << 20;
 
-uint32_t mask4(unsigned len) { return len == 0 ? 0 : ~uint32_t{0} << (32 - len); }
+uint32_t mask4(unsigned len) {
+    return len == 0 ? 0 : ~uint32_t{0} << (32 - len);
+}
 
 void mask6(Addr6& a, unsigned len) {
     for (unsigned i = 0; i < 16; ++i) {
@@ -79,8 +82,8 @@ std::vector<Table4::Rule> random_rules4(size_t n, uint64_t seed) {
                                          : 25 + rng() % 8;
         const uint32_t addr = static_cast<uint32_t>(rng()) & mask4(len);
         if (seen.insert({addr, len}).second)
-            rules.push_back({addr, static_cast<uint8_t>(len),
-                             static_cast<uint32_t>(rng() % kValueLimit)});
+            rules.push_back(
+                {addr, static_cast<uint8_t>(len), static_cast<uint32_t>(rng() % kValueLimit)});
     }
     return rules;
 }
@@ -138,7 +141,8 @@ std::vector<Addr6> lookup_addrs6(const std::vector<Table6::Rule>& rules, uint64_
             const auto& r = rules[rng() % rules.size()];
             Addr6 net = a;
             mask6(net, r.len);
-            for (size_t j = 0; j < 16; ++j) a[j] = static_cast<uint8_t>((a[j] ^ net[j]) | r.addr[j]);
+            for (size_t j = 0; j < 16; ++j)
+                a[j] = static_cast<uint8_t>((a[j] ^ net[j]) | r.addr[j]);
         } else {
             a[0] = static_cast<uint8_t>(0x20 | (a[0] & 0x1f));
         }
@@ -290,8 +294,9 @@ void run_lookups(benchmark::State& state, const Addrs& addrs, Lookup lookup) {
     benchmark::DoNotOptimize(sum);
     const auto lookups = static_cast<double>(state.iterations() * kBatch);
     state.SetItemsProcessed(static_cast<int64_t>(lookups));
-    state.counters["ns/lookup"] =
-        benchmark::Counter(lookups * 1e-9, benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+    // Seconds per lookup (printed with an SI prefix: 4.2n is 4.2 ns).
+    state.counters["per_lookup"] =
+        benchmark::Counter(lookups, benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 
 template <class Addrs, class A, class B>
@@ -418,9 +423,16 @@ BENCHMARK(BM_build6_rte_lpm6)->Name("build6/rte_lpm6")->Apply(sizes)->Unit(bench
 // no hugepages and, above all, no PCI scan (the host's own NIC is on the bus).
 int main(int argc, char** argv) {
     const std::string file_prefix = "bench_classify_" + std::to_string(getpid());
-    std::vector<std::string> eal_args = {"bench_classify", "--no-pci", "--no-huge", "-m", "512",
-                                         "--file-prefix", file_prefix, "--log-level=lib.eal:error",
-                                         "-l", "0"};
+    std::vector<std::string> eal_args = {"bench_classify",
+                                         "--no-pci",
+                                         "--no-huge",
+                                         "-m",
+                                         "512",
+                                         "--file-prefix",
+                                         file_prefix,
+                                         "--log-level=lib.eal:error",
+                                         "-l",
+                                         "0"};
     std::vector<char*> eal_argv;
     for (std::string& a : eal_args) eal_argv.push_back(a.data());
     if (rte_eal_init(static_cast<int>(eal_argv.size()), eal_argv.data()) < 0) {

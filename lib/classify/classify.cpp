@@ -8,13 +8,14 @@
 #include <algorithm>
 #include <cstdio>
 #include <stdexcept>
+#include <type_traits>
 #include <utility>
 
 namespace triage::classify {
 
 namespace {
 
-__extension__ using u128 = unsigned __int128;
+using detail::u128;
 
 // Operator text goes back into a one-line message: keep it printable and
 // bounded whatever was typed (or pasted).
@@ -133,58 +134,244 @@ std::vector<std::pair<U, uint32_t>> sweep(const std::vector<Span<U>>& spans) {
     return out;
 }
 
-// Below this many intervals the whole array is a handful of cache lines and a
-// plain binary search over it beats (or ties) an index; see
-// docs/PERFORMANCE.md for the measurement.
-constexpr uint32_t kSearchAllMax = 8;
-// The index has about 2-4 buckets per interval, so most buckets hold one or
-// two interval starts, but never more than 2^16 buckets (256 KiB): beyond
-// that the index itself stops fitting in L2 next to the intervals.
-constexpr int kMinIndexBits = 4;
-constexpr int kMaxIndexBits = 16;
+// Index of the interval holding key (or of a padding copy of it), from the
+// root; le(i): "start i <= key". The inline lookups cover the common paths.
+template <class K, class Le>
+uint32_t lpm_walk(const detail::LpmNode<K>* nodes, const uint32_t* entries, K key, Le le) {
+    const detail::LpmNode<K>* nd = nodes;
+    for (;;) {
+        if (nd->bits == 0) {
+            uint32_t i = nd->below;
+            uint32_t n = nd->above - nd->below + 1;
+            while (n > 1) {
+                const uint32_t half = n / 2;
+                i = le(i + half) ? i + half : i;
+                n -= half;
+            }
+            return i;
+        }
+        const K bucket = (key - nd->base) >> nd->shift;
+        if (bucket >> nd->bits != 0) return key < nd->base ? nd->below : nd->above;
+        const uint32_t e = entries[nd->entries + static_cast<uint32_t>(bucket)];
+        if (e & detail::kChild) {
+            nd = nodes + (e & ~detail::kChild);
+            continue;
+        }
+        uint32_t i = e;
+        for (uint32_t j = 1; j < detail::kLeafMax; ++j) i += le(e + j);
+        return i;
+    }
+}
 
-struct IndexPlan {
-    std::vector<uint32_t> index;  // empty: no index
-    uint64_t base = 0;
-    uint8_t shift = 0;
+// Table6: a node has about 2-4 entries per start it holds, so few buckets
+// overflow a leaf into a child; the root has at most 2^18 (1 MiB).
+constexpr int kMinBits6 = 4;
+constexpr int kMaxRootBits6 = 18;
+constexpr int kMaxChildBits6 = 12;
+// Past this depth a bucket is binary-searched instead of sliced again, which
+// bounds the index's size on adversarial rule sets. Each level narrows the
+// region by at least a node's bits, so real tables stay far from it (the
+// unit tests pass with it forced to 1).
+constexpr int kMaxDepth = 8;
+
+template <class K>
+constexpr int key_bits = static_cast<int>(sizeof(K) * 8);
+
+template <class K>
+int common_prefix(K a, K b) {
+    const K x = a ^ b;
+    if (x == 0) return key_bits<K>;
+    if constexpr (std::is_same_v<K, u128>) {
+        const auto hi = static_cast<uint64_t>(x >> 64);
+        return hi != 0 ? std::countl_zero(hi) : 64 + std::countl_zero(static_cast<uint64_t>(x));
+    } else {
+        return std::countl_zero(x);
+    }
+}
+
+// Builds Table6's node trie over sorted interval starts (starts[0] == 0).
+template <class K>
+class IndexBuilder {
+public:
+    explicit IndexBuilder(const std::vector<K>& starts) : starts_(starts) {
+        const auto last = static_cast<uint32_t>(starts.size() - 1);
+        nodes_.emplace_back();
+        if (last < detail::kLeafMax) {
+            // One leaf holds them all; two buckets because a shift by the
+            // key's full width would be undefined.
+            detail::LpmNode<K>& root = nodes_[0];
+            root.above = last;
+            root.shift = static_cast<uint8_t>(key_bits<K> - 1);
+            root.bits = 1;
+            entries_ = {0, 0};
+        } else {
+            fill(0, 0, last, kMaxRootBits6, 0);
+        }
+    }
+    std::vector<detail::LpmNode<K>> nodes_;
+    std::vector<uint32_t> entries_;
+
+private:
+    // Last interval in [lo, hi] whose start is <= key; starts[lo] <= key.
+    uint32_t last_le(K key, uint32_t lo, uint32_t hi) const {
+        const auto it = std::upper_bound(starts_.begin() + lo, starts_.begin() + hi + 1, key);
+        return static_cast<uint32_t>(it - starts_.begin()) - 1;
+    }
+
+    // Node n over intervals a..b: interval a holds everything up to the first
+    // of starts a+1..b, which all lie in the space the node answers for.
+    void fill(uint32_t n, uint32_t a, uint32_t b, int max_bits, int depth) {
+        constexpr int W = key_bits<K>;
+        const uint32_t inner = b - a;
+        const int bits =
+            std::clamp(static_cast<int>(std::bit_width(inner)) + 1, kMinBits6, max_bits);
+        // Slice only the region the inner starts share; with full-width keys
+        // a bucket narrows to one address before it could overflow a leaf.
+        const int common = std::min(common_prefix(starts_[a + 1], starts_[b]), W - bits);
+        const int shift = W - common - bits;
+        const K base = common == 0 ? K{0} : starts_[a + 1] & static_cast<K>(~K{0} << (W - common));
+        const auto offset = static_cast<uint32_t>(entries_.size());
+        const uint32_t buckets = uint32_t{1} << bits;
+        {
+            detail::LpmNode<K>& nd = nodes_[n];
+            nd.base = base;
+            nd.entries = offset;
+            nd.below = a;
+            nd.above = b;
+            nd.shift = static_cast<uint8_t>(shift);
+            nd.bits = static_cast<uint8_t>(bits);
+        }
+        entries_.resize(entries_.size() + buckets);
+        const K width_minus_1 = static_cast<K>((K{1} << shift) - 1);
+        uint32_t first = a;
+        for (uint32_t k = 0; k < buckets; ++k) {
+            // Within the region, so neither end wraps.
+            const K lo = base + (static_cast<K>(k) << shift);
+            first = last_le(lo, first, b);
+            const uint32_t last = last_le(static_cast<K>(lo + width_minus_1), first, b);
+            uint32_t e;
+            if (last - first < detail::kLeafMax) {
+                e = first;
+            } else {
+                const auto child = static_cast<uint32_t>(nodes_.size());
+                nodes_.emplace_back();
+                if (depth + 1 >= kMaxDepth) {
+                    nodes_[child].below = first;  // bits 0: binary search
+                    nodes_[child].above = last;
+                } else {
+                    fill(child, first, last, kMaxChildBits6, depth + 1);
+                }
+                e = detail::kChild | child;
+            }
+            entries_[offset + k] = e;
+        }
+    }
+
+    const std::vector<K>& starts_;
 };
 
-// Indexes the top `width` bits (32 for IPv4, the high 64 for IPv6) of the
-// region all interval starts but the first share: common_bits is the length of
-// their common prefix, top(i) the top word of start i, and le(i, w) whether
-// start i <= the address whose top word is w and whose other bits are zero.
-template <class Top, class Le>
-IndexPlan plan_index(uint32_t intervals, int width, int common_bits, Top top, Le le) {
-    IndexPlan plan;
-    if (intervals <= kSearchAllMax) return plan;
-    const int bits = std::clamp(static_cast<int>(std::bit_width(intervals)) + 1, kMinIndexBits,
-                                kMaxIndexBits);
-    const int common = std::min(common_bits, width - bits);
-    plan.shift = static_cast<uint8_t>(width - common - bits);
-    const uint64_t region_mask =
-        common == 0 ? 0 : ~uint64_t{0} << (64 - common) >> (64 - width);
-    plan.base = top(1) & region_mask;
-    const uint32_t buckets = uint32_t{1} << bits;
-    plan.index.resize(size_t{buckets} + 1);
-    const uint32_t last = intervals - 1;
-    uint32_t i = 0;
-    for (uint32_t k = 0; k < buckets; ++k) {
-        const uint64_t w = plan.base + (uint64_t{k} << plan.shift);
-        while (i < last && le(i + 1, w)) ++i;
-        plan.index[k] = i;
+// Table4's trie of one-line buckets over sorted interval starts (starts[0] == 0).
+class Builder4 {
+public:
+    Builder4(const std::vector<uint32_t>& starts, const std::vector<uint32_t>& values)
+        : starts_(starts), values_(values) {
+        nodes.emplace_back();
+        if (starts.size() == 1) {
+            // Nothing to slice: two buckets (a shift by 32 would be
+            // undefined), both the one interval.
+            detail::Node4& root = nodes[0];
+            root.mask = 0x7fffffffu;
+            root.shift = 31;
+            root.bits = 1;
+            root.below = root.above = values[0];
+            buckets.resize(2);
+            for (detail::Bucket4& b : buckets) leaf(b, 0, 0, 0);
+        } else {
+            fill(0, 0, static_cast<uint32_t>(starts.size() - 1), kMaxRootBits4, 0);
+        }
     }
-    // The region may end at the top of the space; every start is inside it,
-    // so the interval holding its end is the last one.
-    plan.index[buckets] = last;
-    return plan;
-}
+
+    std::vector<detail::Node4> nodes;
+    std::vector<detail::Bucket4> buckets;
+    bool searches = false;  // some node binary-searches the intervals
+
+private:
+    // About one bucket per two starts, and a root of at most 2^17 buckets
+    // (8 MiB): a child costs a mispredicted branch and another miss, and a
+    // rule's two starts often share a bucket.
+    static constexpr int kMaxRootBits4 = 17;
+    static constexpr int kMaxChildBits4 = 12;
+
+    uint32_t last_le(uint32_t key, uint32_t lo, uint32_t hi) const {
+        const auto it = std::upper_bound(starts_.begin() + lo, starts_.begin() + hi + 1, key);
+        return static_cast<uint32_t>(it - starts_.begin()) - 1;
+    }
+
+    // Candidates first..last (at most 8) of the bucket starting at lo.
+    void leaf(detail::Bucket4& b, uint32_t first, uint32_t last, uint32_t lo) const {
+        b.child = 0;
+        for (uint32_t j = 0; j < 7; ++j)
+            b.start[j] = first + j + 1 <= last
+                             ? (starts_[first + j + 1] - lo) ^ detail::Bucket4::kBias
+                             : detail::Bucket4::kUnused;
+        for (uint32_t j = 0; j < 8; ++j) b.value[j] = values_[std::min(first + j, last)];
+    }
+
+    // Node n over intervals a..b: interval a holds everything up to the first
+    // of starts a+1..b, which all lie in the space the node answers for.
+    void fill(uint32_t n, uint32_t a, uint32_t b, int max_bits, int depth) {
+        const uint32_t inner = b - a;
+        const int bits = std::clamp(static_cast<int>(std::bit_width(inner)) - 1, 1, max_bits);
+        const int common = std::min(common_prefix(starts_[a + 1], starts_[b]), 32 - bits);
+        const int shift = 32 - common - bits;
+        const uint32_t base = common == 0 ? 0 : starts_[a + 1] & (~0u << (32 - common));
+        const auto offset = static_cast<uint32_t>(buckets.size());
+        const uint32_t count = uint32_t{1} << bits;
+        const uint32_t width_minus_1 = (uint32_t{1} << shift) - 1;
+        {
+            detail::Node4& nd = nodes[n];
+            nd.base = base;
+            nd.mask = width_minus_1;
+            nd.buckets = offset;
+            nd.below = values_[a];
+            nd.above = values_[b];
+            nd.shift = static_cast<uint8_t>(shift);
+            nd.bits = static_cast<uint8_t>(bits);
+        }
+        buckets.resize(buckets.size() + count);
+        uint32_t first = a;
+        for (uint32_t k = 0; k < count; ++k) {
+            const uint32_t lo = base + (k << shift);  // inside the region: no wrap
+            first = last_le(lo, first, b);
+            const uint32_t last = last_le(lo + width_minus_1, first, b);
+            if (last - first <= 7) {
+                leaf(buckets[offset + k], first, last, lo);
+                continue;
+            }
+            const auto child = static_cast<uint32_t>(nodes.size());
+            nodes.emplace_back();
+            if (depth + 1 >= kMaxDepth) {
+                nodes[child].first = first;  // bits 0: binary search
+                nodes[child].last = last;
+                searches = true;
+            } else {
+                fill(child, first, last, kMaxChildBits4, depth + 1);
+            }
+            buckets[offset + k].child = child;
+        }
+    }
+
+    const std::vector<uint32_t>& starts_;
+    const std::vector<uint32_t>& values_;
+};
 
 template <class Rule>
 void check_count(const std::vector<Rule>& rules, const char* table) {
-    // Intervals (at most 2 per rule + 1) are indexed with uint32_t.
-    if (rules.size() > (size_t{1} << 30))
+    // Intervals (at most 2 per rule + 1) must fit a leaf entry's index field.
+    constexpr size_t kMaxRules = (size_t{1} << 31) / 2 - detail::kLeafMax;
+    if (rules.size() > kMaxRules)
         throw std::invalid_argument(std::string(table) + ": " + std::to_string(rules.size()) +
-                                    " rules are more than 2^30");
+                                    " rules are more than " + std::to_string(kMaxRules));
 }
 
 }  // namespace
@@ -192,8 +379,8 @@ void check_count(const std::vector<Rule>& rules, const char* table) {
 // ---- Prefix ---------------------------------------------------------------
 
 // Addresses go through inet_pton, so IPv4 is strictly four decimal octets:
-// no leading zeros ("010.1.1.1" is refused, as glibc does, since some tools
-// read it as octal), no shorthand ("10.1"), no whitespace. The length is
+// no leading zeros ("198.051.100.1" is refused, as glibc does, since some
+// tools read 051 as octal), no shorthand ("10.1"), no whitespace. The length is
 // decimal without a sign or leading zeros.
 bool parse_prefix(std::string_view s, Prefix& out, std::string& err) {
     if (s.empty()) {
@@ -277,8 +464,9 @@ bool contains(const Prefix& outer, const Prefix& inner) noexcept {
 // ---- Table4 ---------------------------------------------------------------
 
 struct Table4::Storage {
+    std::vector<detail::Bucket4> buckets;
+    std::vector<detail::Node4> nodes;
     std::vector<uint64_t> keys;
-    std::vector<uint32_t> index;
 };
 
 Table4::Table4(std::vector<Rule> rules) {
@@ -302,41 +490,82 @@ Table4::Table4(std::vector<Rule> rules) {
     rules.clear();
     rules.shrink_to_fit();
     if (const size_t d = sort_and_find_duplicate(spans); d != spans.size())
-        throw std::invalid_argument("Table4: duplicate prefix " +
-                                    format4(spans[d].first, spans[d].len) + " (values " +
-                                    std::to_string(spans[d - 1].value) + " and " +
-                                    std::to_string(spans[d].value) + ")");
+        throw std::invalid_argument(
+            "Table4: duplicate prefix " + format4(spans[d].first, spans[d].len) + " (values " +
+            std::to_string(spans[d - 1].value) + " and " + std::to_string(spans[d].value) + ")");
     const auto cuts = sweep(spans);
+    std::vector<uint32_t> starts;
+    std::vector<uint32_t> values;
+    starts.reserve(cuts.size());
+    values.reserve(cuts.size());
+    for (const auto& [start, value] : cuts) {
+        starts.push_back(start);
+        values.push_back(value);
+    }
+    Builder4 index(starts, values);
+
     auto st = std::make_shared<Storage>();
-    st->keys.reserve(cuts.size());
-    for (const auto& [start, value] : cuts) st->keys.push_back(uint64_t{start} << 32 | value);
+    st->buckets = std::move(index.buckets);
+    st->nodes = std::move(index.nodes);
+    // Grown by doubling while built; a snapshot lives long, so give it back.
+    st->buckets.shrink_to_fit();
+    st->nodes.shrink_to_fit();
+    if (index.searches) {
+        st->keys.reserve(cuts.size());
+        for (const auto& [start, value] : cuts) st->keys.push_back(uint64_t{start} << 32 | value);
+    }
 
-    const auto n = static_cast<uint32_t>(st->keys.size());
-    const auto start = [&st](uint32_t i) { return st->keys[i] >> 32; };
-    const int common =
-        n > 1 ? std::countl_zero(static_cast<uint32_t>(start(1) ^ start(n - 1))) : 32;
-    IndexPlan plan =
-        plan_index(n, 32, common, start, [&](uint32_t i, uint64_t w) { return start(i) <= w; });
-    st->index = std::move(plan.index);
-
+    const detail::Node4& root = st->nodes[0];
+    root_ = st->buckets.data() + root.buckets;
+    root_base_ = root.base;
+    root_mask_ = root.mask;
+    root_buckets_ = uint32_t{1} << root.bits;
+    root_shift_ = root.shift;
+    nodes_ = st->nodes.data();
+    buckets_ = st->buckets.data();
     keys_ = st->keys.data();
-    index_ = st->index.empty() ? nullptr : st->index.data();
-    last_ = n - 1;
-    buckets_ = st->index.empty() ? 0 : static_cast<uint32_t>(st->index.size() - 1);
-    base_ = static_cast<uint32_t>(plan.base);
-    shift_ = plan.shift;
+    intervals_ = cuts.size();
     rules_ = spans.size();
-    bytes_ = sizeof(Storage) + st->keys.capacity() * sizeof(uint64_t) +
-             st->index.capacity() * sizeof(uint32_t);
+    bytes_ = sizeof(Storage) + st->buckets.capacity() * sizeof(detail::Bucket4) +
+             st->nodes.capacity() * sizeof(detail::Node4) + st->keys.capacity() * sizeof(uint64_t);
     storage_ = std::move(st);
+}
+
+// Out of the root's region, into a child, or past the depth limit: rare
+// enough to be out of line, and simplest done from the root again.
+uint32_t Table4::lookup_slow(uint32_t addr_host) const noexcept {
+    const detail::Node4* nd = nodes_;
+    for (;;) {
+        if (nd->bits == 0) {
+            const uint64_t probe = uint64_t{addr_host} << 32 | 0xffffffffu;
+            const uint64_t* p = keys_ + nd->first;
+            uint32_t n = nd->last - nd->first + 1;
+            while (n > 1) {
+                const uint32_t half = n / 2;
+                p = p[half] <= probe ? p + half : p;
+                n -= half;
+            }
+            return static_cast<uint32_t>(*p);
+        }
+        const uint32_t rel = addr_host - nd->base;
+        const uint32_t bucket = rel >> nd->shift;
+        if (bucket >> nd->bits != 0) return addr_host < nd->base ? nd->below : nd->above;
+        const detail::Bucket4& b = buckets_[nd->buckets + bucket];
+        if (b.child != 0) {
+            nd = nodes_ + b.child;
+            continue;
+        }
+        return b.pick(rel & nd->mask);
+    }
 }
 
 // ---- Table6 ---------------------------------------------------------------
 
 struct Table6::Storage {
-    std::vector<detail::Start6> starts;
+    std::vector<u128> starts;
     std::vector<uint32_t> values;
-    std::vector<uint32_t> index;
+    std::vector<detail::LpmNode<u128>> nodes;
+    std::vector<uint32_t> entries;
 };
 
 Table6::Table6(std::vector<Rule> rules) {
@@ -353,8 +582,8 @@ Table6::Table6(std::vector<Rule> rules) {
             auto net = r.addr;
             clear_host_bits(net, r.len);
             throw std::invalid_argument("Table6: " + format6(r.addr, r.len) +
-                                        " has host bits set (did you mean " +
-                                        format6(net, r.len) + "?)");
+                                        " has host bits set (did you mean " + format6(net, r.len) +
+                                        "?)");
         }
         if (r.value == kNoMatch)
             throw std::invalid_argument("Table6: " + format6(r.addr, r.len) +
@@ -370,40 +599,46 @@ Table6::Table6(std::vector<Rule> rules) {
     rules.shrink_to_fit();
     const auto cuts = sweep(spans);
     auto st = std::make_shared<Storage>();
-    st->starts.reserve(cuts.size());
-    st->values.reserve(cuts.size());
+    st->starts.reserve(cuts.size() + detail::kLeafMax - 1);
+    st->values.reserve(cuts.size() + detail::kLeafMax - 1);
     for (const auto& [start, value] : cuts) {
-        st->starts.push_back({static_cast<uint64_t>(start >> 64), static_cast<uint64_t>(start)});
+        st->starts.push_back(start);
         st->values.push_back(value);
     }
-
-    const auto n = static_cast<uint32_t>(st->starts.size());
-    int common = 128;
-    if (n > 1) {
-        const detail::Start6& a = st->starts[1];
-        const detail::Start6& b = st->starts[n - 1];
-        common = a.hi != b.hi ? std::countl_zero(a.hi ^ b.hi)
-                              : (a.lo != b.lo ? 64 + std::countl_zero(a.lo ^ b.lo) : 128);
+    {
+        IndexBuilder<u128> index(st->starts);
+        st->nodes = std::move(index.nodes_);
+        st->entries = std::move(index.entries_);
+        st->nodes.shrink_to_fit();
+        st->entries.shrink_to_fit();
     }
-    IndexPlan plan = plan_index(
-        n, 64, common, [&st](uint32_t i) { return st->starts[i].hi; },
-        [&st](uint32_t i, uint64_t w) {
-            const detail::Start6& s = st->starts[i];
-            return s.hi < w || (s.hi == w && s.lo == 0);
-        });
-    st->index = std::move(plan.index);
+    // Leaves at the end of the arrays read past them; copies of the last
+    // interval answer for it there.
+    st->starts.resize(cuts.size() + detail::kLeafMax - 1, st->starts.back());
+    st->values.resize(cuts.size() + detail::kLeafMax - 1, st->values.back());
 
     starts_ = st->starts.data();
     values_ = st->values.data();
-    index_ = st->index.empty() ? nullptr : st->index.data();
-    last_ = n - 1;
-    buckets_ = st->index.empty() ? 0 : static_cast<uint32_t>(st->index.size() - 1);
-    base_ = plan.base;
-    shift_ = plan.shift;
+    nodes_ = st->nodes.data();
+    entries_ = st->entries.data();
+    root_entries_ = entries_ + nodes_[0].entries;
+    root_base_ = nodes_[0].base;
+    root_shift_ = nodes_[0].shift;
+    root_buckets_ = uint32_t{1} << nodes_[0].bits;
+    intervals_ = cuts.size();
     rules_ = spans.size();
-    bytes_ = sizeof(Storage) + st->starts.capacity() * sizeof(detail::Start6) +
-             st->values.capacity() * sizeof(uint32_t) + st->index.capacity() * sizeof(uint32_t);
+    bytes_ = sizeof(Storage) + st->starts.capacity() * sizeof(u128) +
+             st->values.capacity() * sizeof(uint32_t) +
+             st->nodes.capacity() * sizeof(st->nodes[0]) +
+             st->entries.capacity() * sizeof(uint32_t);
     storage_ = std::move(st);
+}
+
+uint32_t Table6::lookup_slow(u128 key) const noexcept {
+    const u128* starts = starts_;
+    const uint32_t i =
+        lpm_walk(nodes_, entries_, key, [starts, key](uint32_t j) { return starts[j] <= key; });
+    return values_[i];
 }
 
 }  // namespace triage::classify
