@@ -39,7 +39,6 @@ class Args {
 public:
     bool has(std::string_view key) const { return words_.count(std::string(key)) != 0; }
     const std::string& str(std::string_view key) const;
-    uint64_t num(std::string_view key) const;
     policy::Prefix prefix(std::string_view key) const;
     // A port selector: nullopt for "all", else the DPDK port id or role name
     // resolved by the caller ("outside"/"inside" come back as given in str()).

@@ -213,8 +213,6 @@ const std::string& Args::str(std::string_view key) const {
     return it->second;
 }
 
-uint64_t Args::num(std::string_view key) const { return std::stoull(str(key)); }
-
 policy::Prefix Args::prefix(std::string_view key) const {
     policy::Prefix p;
     std::string err;

@@ -67,7 +67,6 @@ struct Engine::Impl {
         Impl* impl;
     };
 
-    Engine* engine = nullptr;
     Runtime* rt = nullptr;
     std::span<const Command> cmds;
     std::deque<std::vector<Item>> items;  // per command
@@ -476,7 +475,6 @@ void on_rest(void* res, ::cmdline* cl, void*) {
 }  // namespace
 
 Engine::Engine(std::span<const Command> cmds, Runtime& rt) : rt_(rt), impl_(std::make_unique<Impl>()) {
-    impl_->engine = this;
     impl_->rt = &rt;
     impl_->cmds = cmds;
     for (const Command& c : cmds) impl_->compile(c);

@@ -280,6 +280,20 @@ Prefix masked(uint8_t family, std::array<uint8_t, 16> a, unsigned len) {
     return p;
 }
 
+// A random prefix for unrelated churn, in 198.19.0.0/16 or 2001:db8:f000::/36;
+// IPv4 unless rng() % v4_odds is 0.
+Prefix churn_prefix(std::mt19937_64& rng, unsigned v4_odds) {
+    std::array<uint8_t, 16> a{};
+    for (auto& b : a) b = static_cast<uint8_t>(rng());
+    if (rng() % v4_odds) {
+        a[0] = 198, a[1] = 19;
+        return masked(4, a, 16 + static_cast<unsigned>(rng() % 17));
+    }
+    a[0] = 0x20, a[1] = 0x01, a[2] = 0x0d, a[3] = 0xb8;
+    a[4] = static_cast<uint8_t>(0xf0 | (a[4] & 0x0f));
+    return masked(6, a, 36 + static_cast<unsigned>(rng() % 93));
+}
+
 template <class T>
 const T& one_of(std::mt19937_64& rng, const std::vector<T>& v) {
     return v[rng() % v.size()];
@@ -349,17 +363,7 @@ Config make_config(std::mt19937_64& rng, bool drop_phase) {
     // prefixes and 1,200 list entries, IPv4 and IPv6, some with expiries.
     const unsigned nprot = static_cast<unsigned>(rng() % 200);
     for (unsigned i = 0; i < nprot; ++i) {
-        std::array<uint8_t, 16> a{};
-        for (auto& b : a) b = static_cast<uint8_t>(rng());
-        Prefix p;
-        if (rng() % 3) {
-            a[0] = 198, a[1] = 19;
-            p = masked(4, a, 16 + static_cast<unsigned>(rng() % 17));
-        } else {
-            a[0] = 0x20, a[1] = 0x01, a[2] = 0x0d, a[3] = 0xb8;
-            a[4] = static_cast<uint8_t>(0xf0 | (a[4] & 0x0f));
-            p = masked(6, a, 36 + static_cast<unsigned>(rng() % 93));
-        }
+        const Prefix p = churn_prefix(rng, 3);
         try {
             c.add_protect(p, "c" + std::to_string(i), rng() % 2 ? "gold" : alt);
         } catch (const policy::ConfigError&) {
@@ -370,17 +374,7 @@ Config make_config(std::mt19937_64& rng, bool drop_phase) {
     const auto expiry = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()) +
                         std::chrono::hours(24);
     for (unsigned i = 0; i < nlist; ++i) {
-        std::array<uint8_t, 16> a{};
-        for (auto& b : a) b = static_cast<uint8_t>(rng());
-        Prefix p;
-        if (rng() % 2) {
-            a[0] = 198, a[1] = 19;
-            p = masked(4, a, 16 + static_cast<unsigned>(rng() % 17));
-        } else {
-            a[0] = 0x20, a[1] = 0x01, a[2] = 0x0d, a[3] = 0xb8;
-            a[4] = static_cast<uint8_t>(0xf0 | (a[4] & 0x0f));
-            p = masked(6, a, 36 + static_cast<unsigned>(rng() % 93));
-        }
+        const Prefix p = churn_prefix(rng, 2);
         try {
             c.add_list(rng() % 3 ? ListKind::deny : ListKind::allow, p,
                        rng() % 4 ? std::nullopt : std::optional<policy::Time>(expiry));
