@@ -33,6 +33,9 @@ unsigned long long ull(uint64_t v) { return static_cast<unsigned long long>(v); 
 
 Control::Control(const Options& o, telemetry::Report& report, policy::Publisher& pub, std::string version)
     : o_(o), report_(report), pub_(pub), version_(std::move(version)) {
+    compile_opts_.hz = rte_get_tsc_hz();
+    compile_opts_.workers = static_cast<unsigned>(std::max<size_t>(1, report_.workers.size()));
+    secrets_ = syncookie::initial_secrets(cookie_window(), nullptr);
     // Workers always have a snapshot to read, from before the first packet.
     commit(running_);
 }
@@ -41,11 +44,35 @@ policy::Time Control::now() const {
     return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
 }
 
+uint32_t Control::cookie_window() const {
+    if (o_.cookie_window) return o_.cookie_window;
+    return syncookie::window_of(std::chrono::system_clock::now().time_since_epoch() / std::chrono::seconds(1));
+}
+
+void Control::publish(std::unique_ptr<policy::Snapshot> s) {
+    s->cookies = secrets_;
+    s->cookie_shared = shared_.has_value();
+    pub_.publish(std::move(s));
+}
+
 void Control::commit(const policy::Config& next) {
     // compile() validates the whole snapshot; a throw leaves everything as it was.
-    auto snap = policy::compile(next, version_no_ + 1);
+    auto snap = policy::compile(next, version_no_ + 1, compile_opts_);
     const size_t p = snap->protect.size(), a = snap->allow_entries, d = snap->deny_entries;
-    pub_.publish(std::move(snap));
+    if (next.cookie_secret() != running_.cookie_secret() || version_no_ == 0) {
+        shared_.reset();
+        if (next.cookie_secret()) {
+            syncookie::SharedSecret sec;
+            std::string err;
+            if (!syncookie::parse_secret(*next.cookie_secret(), sec, err)) throw policy::ConfigError(err);
+            shared_ = sec;
+        }
+        // New keys at once: cookies made under the old secret stop validating.
+        secrets_ = syncookie::initial_secrets(cookie_window(), shared_ ? &*shared_ : nullptr);
+        if (version_no_ != 0)
+            spdlog::info("SYN-cookie keys: {}", shared_ ? "derived from the shared secret" : "random per boot");
+    }
+    publish(std::move(snap));
     ++version_no_;
     running_ = next;
     spdlog::info("policy v{} published: {} protected prefix{}, {} allow, {} deny, transit {}", version_no_, p,
@@ -54,6 +81,13 @@ void Control::commit(const policy::Config& next) {
 
 void Control::tick() {
     pub_.reclaim();
+    if (const uint32_t w = cookie_window(); w != secrets_.window) {
+        // A copy of the running snapshot with the next keys: tables and
+        // rules are shared, so this costs a few small vectors.
+        secrets_ = syncookie::rotate(secrets_, w, shared_ ? &*shared_ : nullptr);
+        publish(std::make_unique<policy::Snapshot>(*pub_.current()));
+        spdlog::debug("SYN-cookie keys rotated to window {}", w);
+    }
     const auto next = running_.next_expiry();
     if (!next || *next > now()) return;
     policy::Config c = running_;
@@ -68,6 +102,12 @@ void Control::fill(telemetry::PolicyGauges& g) const {
     g.allow_entries = running_.list(policy::ListKind::allow).size();
     g.deny_entries = running_.list(policy::ListKind::deny).size();
     g.reclaim_pending = pub_.pending();
+    if (const policy::Snapshot* s = pub_.current()) g.class_names = s->class_names;
+    g.signature_slots.clear();
+    for (const auto& [id, r] : running_.signatures()) g.signature_slots.emplace_back(r.slot, id);
+    g.cookie_window = secrets_.window;
+    g.cookie_shared = shared_.has_value();
+    g.meter_capacity = o_.sources;
 }
 
 std::vector<Control::Role> Control::select(const std::optional<std::string>& port) const {
@@ -169,6 +209,73 @@ void Control::show_policy_state(std::ostream& os) {
        << fmt_line("  allow %zu, deny %zu (IPv4 table %zu B, IPv6 table %zu B)\n", s->allow_entries,
                    s->deny_entries, s->src4.memory_bytes(), s->src6.memory_bytes())
        << fmt_line("  policies %zu, transit %s\n", s->policy_names.size(), policy::transit_name(s->transit));
+}
+
+void Control::show_scrub(std::ostream& os) {
+    report_.sum();
+    const telemetry::Totals& t = report_.totals;
+    const telemetry::Totals& b = totals_base_;
+    auto ev = [&](telemetry::Scrub e) {
+        const auto i = static_cast<unsigned>(e);
+        return ull(t.scrub[i] - b.scrub[i]);
+    };
+    auto dr = [&](telemetry::Drop d) {
+        const auto i = static_cast<unsigned>(d);
+        return ull(t.drops[i] - b.drops[i]);
+    };
+    using telemetry::Drop;
+    using telemetry::Scrub;
+    os << fmt_line("SYN authentication (keys %s, window %u, rotated every %u s)\n",
+                   shared_ ? "derived from the shared secret" : "random per boot", secrets_.window,
+                   syncookie::kWindowSeconds)
+       << fmt_line("  SYNs answered with a cookie  %14llu  (SYN-ACKs sent %llu, refused by TX %llu)\n",
+                   dr(Drop::syn_cookie), ev(Scrub::cookies_sent), ev(Scrub::cookies_unsent))
+       << fmt_line("  sources authenticated        %14llu  by a correct cookie answer\n", ev(Scrub::auth_by_cookie))
+       << fmt_line("  sources learned              %14llu  from protected hosts talking to them\n",
+                   ev(Scrub::auth_by_outbound))
+       << fmt_line("  TCP passed, authenticated    %14llu\n", ev(Scrub::auth_passed))
+       << fmt_line("  TCP dropped, unauthenticated %14llu\n", dr(Drop::tcp_unauthenticated));
+    os << "traffic classes (inbound packets toward protected prefixes that passed the fragment rule and ACL):\n"
+       << fmt_line("  %-12s %14s %14s\n", "CLASS", "PACKETS", "LIMITED");
+    const policy::Snapshot* s = pub_.current();
+    for (unsigned i = 0; s && i < telemetry::kMeterClasses && i < s->class_names.size(); ++i)
+        if (!s->class_names[i].empty())
+            os << fmt_line("  %-12s %14llu %14llu\n", s->class_names[i].c_str(),
+                           ull(t.class_packets[i] - b.class_packets[i]), ull(t.class_dropped[i] - b.class_dropped[i]));
+    os << fmt_line("  over a per-source limit %llu, over a per-destination limit %llu\n", dr(Drop::rate_source),
+                   dr(Drop::rate_destination))
+       << fmt_line("reflection: solicited responses passed %llu\n", ev(Scrub::solicited))
+       << fmt_line("ICMP packet-too-big and neighbour discovery passed unlimited %llu\n", ev(Scrub::exempt_icmp))
+       << fmt_line("service ACL drops %llu, fragment drops %llu, signature drops %llu (count-only matches %llu)\n",
+                   dr(Drop::service_acl), dr(Drop::fragment_policy), dr(Drop::signature),
+                   ev(Scrub::signature_counted))
+       << fmt_line("per-worker tables: %llu tracked sources (%llu MiB), evictions of active entries: meters %llu, "
+                   "authenticated %llu, solicited %llu\n",
+                   ull(o_.sources), ull(uint64_t{o_.sources} * 32 >> 20), ev(Scrub::meter_evictions),
+                   ev(Scrub::auth_evictions), ev(Scrub::solicit_evictions));
+}
+
+void Control::show_signatures(std::ostream& os) {
+    const auto& sigs = running_.signatures();
+    if (sigs.empty()) {
+        os << "no signature rules (add one with: add signature ID PROTO PORTS ACTION /REGEX/FLAGS)\n";
+        return;
+    }
+    report_.sum();
+    const policy::Snapshot* s = pub_.current();
+    os << fmt_line("%zu rule%s, Hyperscan %zu bytes (database and %u worker scratch spaces)\n", sigs.size(),
+                   sigs.size() == 1 ? "" : "s", s && s->signatures ? s->signatures->memory_bytes() : size_t{0},
+                   compile_opts_.workers)
+       << fmt_line("%-10s %-5s %-12s %-6s %14s  %s\n", "ID", "PROTO", "PORTS", "ACTION", "MATCHES", "PATTERN");
+    for (const auto& [id, r] : sigs) {
+        std::string ports = r.lo == 0 && r.hi == 65535 ? "any"
+                            : r.lo == r.hi         ? std::to_string(r.lo)
+                                                   : std::to_string(r.lo) + "-" + std::to_string(r.hi);
+        os << fmt_line("%-10u %-5s %-12s %-6s %14llu  %s\n", id, r.proto == 6 ? "tcp" : r.proto == 17 ? "udp" : "any",
+                       ports.c_str(), r.drop ? "drop" : "count",
+                       ull(report_.totals.signature_hits[r.slot] - totals_base_.signature_hits[r.slot]),
+                       r.pattern.c_str());
+    }
 }
 
 void Control::set_log_level(const std::string& level) {

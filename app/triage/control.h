@@ -29,10 +29,13 @@ public:
     void show_workers(std::ostream& os) override;
     void show_drops(std::ostream& os) override;
     void show_policy_state(std::ostream& os) override;
+    void show_scrub(std::ostream& os) override;
+    void show_signatures(std::ostream& os) override;
     void set_log_level(const std::string& level) override;
 
     // Control-loop duties: free retired snapshots, drop expired list entries
-    // (publishing the result). Cheap when there is nothing to do.
+    // and rotate the SYN-cookie keys (publishing the result). Cheap when
+    // there is nothing to do.
     void tick();
     void fill(telemetry::PolicyGauges& g) const;
 
@@ -47,7 +50,14 @@ private:
     telemetry::Report& report_;
     policy::Publisher& pub_;
     std::string version_;
+    void publish(std::unique_ptr<policy::Snapshot> s);
+    uint32_t cookie_window() const;
+
     policy::Config running_;
+    policy::CompileOptions compile_opts_;
+    // SYN-cookie keys; with a shared secret, derived from it.
+    std::optional<syncookie::SharedSecret> shared_;
+    syncookie::Secrets secrets_{};
     uint64_t version_no_ = 0;
     // `clear port stats` resets what the console shows, not the monotonic
     // counters Prometheus reads: these are the values at the last clear.

@@ -7,6 +7,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -233,9 +234,16 @@ int run(int argc, char** argv) {
         rte_eal_cleanup();
         return 2;
     }
+    // One key for every worker's tables, from getrandom: an attacker who
+    // cannot predict it cannot aim sources at one table set.
+    const net::SipKey table_key = syncookie::random_key();
     w = 0;
     RTE_LCORE_FOREACH_WORKER(lcore) {
         scrub::WorkerConfig& c = cfgs[w];
+        c.tables.sources = opt.sources;
+        c.tables.authenticated = std::max<size_t>(16384, opt.sources / 4);
+        c.tables.solicited = std::max<size_t>(16384, opt.sources / 4);
+        c.table_key = table_key;
         c.outside_port = opt.outside_port;
         c.inside_port = opt.inside_port;
         c.queue = static_cast<uint16_t>(w);

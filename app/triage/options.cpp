@@ -23,6 +23,8 @@ namespace {
     X("burst", "N", "packets per RX burst, 1..64 (default 32)")                                  \
     X("rxd", "N", "RX descriptors per queue (default 1024)")                                     \
     X("txd", "N", "TX descriptors per queue (default 1024)")                                     \
+    X("sources", "N", "tracked sources per worker for the per-source limits, 1024..67108864 (default 1048576; 32 bytes each)") \
+    X("cookie-window", "N", "pin the SYN-cookie key window to N and never rotate (reproducible tests with a shared secret only)") \
     X("distribution", "MODE", "auto|rss|software: how several workers split traffic (default auto)") \
     X("stats-interval", "SEC", "seconds between one-line stats logs, 0 = off (default 10)")     \
     X("stats-json", "FILE", "write every counter as JSON to FILE at exit")                      \
@@ -122,6 +124,12 @@ int parse_options(int argc, char** argv, Options& o) {
         } else if (name == "burst") {
             if (!to_uint("burst", optarg, 1, 64, v)) return -1;
             o.burst = static_cast<uint16_t>(v);
+        } else if (name == "sources") {
+            if (!to_uint("sources", optarg, 1024, 67108864, v)) return -1;
+            o.sources = static_cast<uint32_t>(v);
+        } else if (name == "cookie-window") {
+            if (!to_uint("cookie-window", optarg, 1, 0xffffffffu, v)) return -1;
+            o.cookie_window = static_cast<uint32_t>(v);
         } else if (name == "rxd" || name == "txd") {
             if (!to_uint(kSpecs[idx].name, optarg, 64, 16384, v)) return -1;
             (name == "rxd" ? o.rx_desc : o.tx_desc) = static_cast<uint16_t>(v);

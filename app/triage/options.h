@@ -13,6 +13,8 @@ struct Options {
     uint16_t burst = 32;
     uint16_t rx_desc = 1024;
     uint16_t tx_desc = 1024;
+    uint32_t sources = 1u << 20;  // per-worker meter table entries
+    uint32_t cookie_window = 0;   // 0 = follow the clock; else pinned (tests)
     // auto: symmetric RSS when both ports have it, else software steering;
     // rss: insist on RSS; software: steer in software even if RSS exists.
     std::string distribution = "auto";

@@ -94,6 +94,9 @@ public:
     virtual void show_workers(std::ostream& os) = 0;
     virtual void show_drops(std::ostream& os) = 0;
     virtual void show_policy_state(std::ostream& os) = 0;
+    // Scrubbing counters and tables; signature rules with their hit counts.
+    virtual void show_scrub(std::ostream& os) = 0;
+    virtual void show_signatures(std::ostream& os) = 0;
     virtual void set_log_level(const std::string& level) = 0;
 };
 

@@ -116,6 +116,151 @@ void clear_list(Session& s, const Args& a) {
     for (const auto& p : all) s.candidate().del_list(k, p);
 }
 
+// --- scrubbing ---------------------------------------------------------------
+
+uint64_t si_arg(const Args& a, const char* key) {
+    uint64_t v = 0;
+    std::string err;
+    if (!policy::parse_si(a.str(key), v, err)) throw CommandError(err);
+    return v;
+}
+
+uint32_t seconds_arg(const Args& a, const char* key) {
+    uint64_t v = 0;
+    std::string err;
+    if (!policy::parse_duration(a.str(key), v, err)) throw CommandError(err);
+    return static_cast<uint32_t>(std::min<uint64_t>(v, 0xffffffffu));
+}
+
+uint32_t count_arg(const Args& a, const char* key) { return static_cast<uint32_t>(std::stoull(a.str(key))); }
+
+bool on_arg(const Args& a, const char* key) { return a.str(key) == "on"; }
+
+void set_syn_auth(Session& s, const Args& a) {
+    const std::string& m = a.str("mode");
+    s.candidate().set_syn_auth(a.str("policy"), m == "on"     ? policy::SynAuth::on
+                                                : m == "auto" ? policy::SynAuth::auto_
+                                                              : policy::SynAuth::off);
+}
+
+void set_auth_ttl(Session& s, const Args& a) { s.candidate().set_auth_ttl(a.str("policy"), seconds_arg(a, "ttl")); }
+
+void set_aggregate(Session& s, const Args& a) {
+    s.candidate().set_aggregate(a.str("policy"), a.str("family") == "ipv4" ? 4 : 6, count_arg(a, "len"));
+}
+
+void set_limit(Session& s, const Args& a) {
+    policy::RateSpec r;
+    r.pps = si_arg(a, "pps");
+    if (a.has("bps")) r.bps = si_arg(a, "bps");
+    if (a.has("burst")) {
+        r.burst = si_arg(a, "burst");
+        if (r.burst == 0) throw CommandError("burst must be at least 1 packet");
+    }
+    s.candidate().set_limit(a.str("policy"), a.str("class"), a.str("scope") == "destination", r);
+}
+
+void set_limit_off(Session& s, const Args& a) {
+    s.candidate().set_limit(a.str("policy"), a.str("class"), a.str("scope") == "destination", std::nullopt);
+}
+
+void set_fragments(Session& s, const Args& a) {
+    s.candidate().set_fragments(a.str("policy"),
+                                a.str("rule") == "drop" ? policy::FragmentRule::drop : policy::FragmentRule::allow);
+}
+
+void set_acl(Session& s, const Args& a) { s.candidate().set_acl(a.str("policy"), on_arg(a, "state")); }
+void set_signatures(Session& s, const Args& a) { s.candidate().set_signatures(a.str("policy"), on_arg(a, "state")); }
+
+policy::Service service_of(const Args& a) {
+    policy::Service sv;
+    const std::string& p = a.str("proto");
+    sv.proto = p == "tcp" ? 6 : p == "udp" ? 17 : p == "icmp" ? 1 : p == "gre" ? 47 : p == "esp" ? 50 : 51;
+    if (a.has("ports")) {
+        std::string err;
+        if (!policy::parse_port_range(a.str("ports"), sv.lo, sv.hi, false, err)) throw CommandError(err);
+    }
+    return sv;
+}
+
+void add_service(Session& s, const Args& a) { s.candidate().add_service(a.str("policy"), service_of(a)); }
+void del_service(Session& s, const Args& a) { s.candidate().del_service(a.str("policy"), service_of(a)); }
+
+void set_mitigation(Session& s, const Args& a) { s.candidate().set_mitigation(a.str("name"), on_arg(a, "state")); }
+
+void add_reflector(Session& s, const Args& a) {
+    const uint32_t port = count_arg(a, "port");
+    if (port == 0 || port > 65535) throw CommandError("a UDP port is 1 to 65535");
+    s.candidate().add_reflector(a.str("name"), static_cast<uint16_t>(port));
+}
+
+void del_reflector(Session& s, const Args& a) { s.candidate().del_reflector(a.str("name")); }
+void set_reflection_window(Session& s, const Args& a) { s.candidate().set_solicit_window(seconds_arg(a, "window")); }
+
+void set_secret(Session& s, const Args& a) {
+    const std::string& v = a.str("secret");
+    s.candidate().set_cookie_secret(v == "random" ? std::nullopt : std::optional<std::string>(v));
+}
+
+void add_signature(Session& s, const Args& a) {
+    policy::SignatureRule r;
+    r.id = count_arg(a, "id");
+    const std::string& p = a.str("proto");
+    r.proto = p == "tcp" ? 6 : p == "udp" ? 17 : 0;
+    std::string err;
+    if (!policy::parse_port_range(a.str("ports"), r.lo, r.hi, true, err)) throw CommandError(err);
+    r.drop = a.str("action") == "drop";
+    r.pattern = a.str("pattern");
+    // Checked now, so the error carries this line's number; the whole set
+    // is compiled again with the snapshot.
+    if (auto e = policy::check_signature(r); !e.empty()) throw CommandError(e);
+    s.candidate().add_signature(std::move(r));
+}
+
+void del_signature(Session& s, const Args& a) { s.candidate().del_signature(count_arg(a, "id")); }
+
+void show_scrub(Session& s, const Args&) { s.runtime().show_scrub(s.out()); }
+void show_signatures(Session& s, const Args&) { s.runtime().show_signatures(s.out()); }
+
+void show_policy_settings(Session& s, const Args& a) {
+    const policy::Policy& p = s.view().policy(a.str("policy"));
+    auto& o = s.out();
+    o << "policy " << p.name << "\n";
+    o << "  syn-auth     " << policy::syn_auth_name(p.syn_auth) << " (authenticated sources kept "
+      << policy::format_duration(p.auth_ttl) << ")\n";
+    o << "  aggregate    ipv4 /" << unsigned{p.aggregate4} << ", ipv6 /" << unsigned{p.aggregate6} << "\n";
+    o << "  fragments    " << (p.fragments == policy::FragmentRule::drop ? "drop" : "allow") << "\n";
+    o << "  acl          " << (p.acl ? "on" : "off");
+    if (p.acl || !p.services.empty()) {
+        o << " (open:";
+        if (p.services.empty()) o << " nothing";
+        for (const auto& sv : p.services) o << " " << policy::format_service(sv) << ";";
+        o << ")";
+    }
+    o << "\n  signatures   " << (p.signatures ? "on" : "off") << "\n";
+    if (p.limits.empty()) o << "  limits       none\n";
+    for (const auto& [cls, l] : p.limits) {
+        if (l.source) o << "  limit        " << cls << " source " << policy::format_rate(*l.source) << "\n";
+        if (l.destination) o << "  limit        " << cls << " destination " << policy::format_rate(*l.destination) << "\n";
+    }
+    for (const auto& [pfx, e] : s.view().protect())
+        if (e.policy == p.name)
+            o << "  protects     " << e.name << " " << classify::to_string(pfx) << " (mitigation "
+              << (e.mitigation ? "on" : "off") << ")\n";
+}
+
+void show_reflectors(Session& s, const Args&) {
+    char line[96];
+    std::snprintf(line, sizeof line, "%-20s %s\n", "REFLECTOR", "UDP SOURCE PORT");
+    s.out() << line;
+    for (const auto& [n, p] : s.view().reflectors()) {
+        std::snprintf(line, sizeof line, "%-20s %u\n", n.c_str(), unsigned{p});
+        s.out() << line;
+    }
+    s.out() << "responses solicited by an outbound request within " << policy::format_duration(s.view().solicit_window())
+            << " pass unlimited by the reflection limits\n";
+}
+
 void save_config(Session& s, const Args& a) {
     const std::string& path = a.str("file");
     const std::string tmp = path + ".tmp";
@@ -154,6 +299,7 @@ constexpr Section kSections[] = {
     {"ports", "Ports"},
     {"protect", "Protected prefixes and policies"},
     {"lists", "Allow and deny lists"},
+    {"scrub", "Scrubbing: SYN authentication, limits, services, reflection, signatures"},
     {"config", "Configuration files"},
     {"system", "Console and logging"},
 };
@@ -186,6 +332,48 @@ const Command kCommands[] = {
      del_protect_prefix},
     {"protect", "set transit <rule:forward|drop>",
      "what happens to inbound traffic for destinations that are not protected", Effect::config, set_transit},
+    {"display", "show policy <policy:policy>", "one policy's scrubbing settings and the prefixes it protects",
+     Effect::show, show_policy_settings},
+    {"display", "show scrub", "scrubbing counters: SYN authentication, meters, tables, reflection", Effect::show,
+     show_scrub},
+    {"display", "show signatures", "signature rules with their matches", Effect::show, show_signatures},
+    {"display", "show reflectors", "the UDP reflection vectors (source ports)", Effect::show, show_reflectors},
+    {"scrub", "set policy <policy:policy> syn-auth <mode:off|on|auto>",
+     "answer unauthenticated SYNs with cookies (auto: while the prefix's mitigation is on)", Effect::config,
+     set_syn_auth},
+    {"scrub", "set policy <policy:policy> auth-ttl <ttl:duration>", "how long an authenticated source stays so",
+     Effect::config, set_auth_ttl},
+    {"scrub", "set policy <policy:policy> aggregate <family:ipv4|ipv6> <len:count>",
+     "source prefix length the per-source limits count per (ipv4 8-32, ipv6 32-128)", Effect::config, set_aggregate},
+    {"scrub", "set policy <policy:policy> limit <class:class> <scope:source|destination> <pps:si> [bits <bps:si>] [burst <burst:si>]",
+     "token bucket: packets/s, optional bits/s, burst in packets (default one second)", Effect::config, set_limit},
+    {"scrub", "set policy <policy:policy> limit <class:class> <scope:source|destination> off", "remove a limit",
+     Effect::config, set_limit_off},
+    {"scrub", "set policy <policy:policy> fragments <rule:allow|drop>", "IP fragments toward the policy's prefixes",
+     Effect::config, set_fragments},
+    {"scrub", "add service <policy:policy> <proto:tcp|udp> <ports:ports>", "open a TCP/UDP port range under the ACL",
+     Effect::config, add_service},
+    {"scrub", "add service <policy:policy> <proto:icmp|gre|esp|ah>", "open a protocol under the ACL", Effect::config,
+     add_service},
+    {"scrub", "del service <policy:policy> <proto:tcp|udp> <ports:ports>", "close a TCP/UDP port range",
+     Effect::config, del_service},
+    {"scrub", "del service <policy:policy> <proto:icmp|gre|esp|ah>", "close a protocol", Effect::config, del_service},
+    {"scrub", "set policy <policy:policy> acl <state:on|off>",
+     "on: only the policy's services are open; other inbound traffic is dropped", Effect::config, set_acl},
+    {"scrub", "set policy <policy:policy> signatures <state:on|off>", "scan payloads against the signature rules",
+     Effect::config, set_signatures},
+    {"scrub", "set protect <name:protected> mitigation <state:on|off>",
+     "switch mitigation of a protected prefix (drives syn-auth auto)", Effect::config, set_mitigation},
+    {"scrub", "add reflector <name:name> <port:count>", "add a UDP reflection vector by source port", Effect::config,
+     add_reflector},
+    {"scrub", "del reflector <name:reflector>", "remove a UDP reflection vector", Effect::config, del_reflector},
+    {"scrub", "set reflection window <window:duration>",
+     "how long an outbound request makes the matching response solicited", Effect::config, set_reflection_window},
+    {"scrub", "set syn-auth secret <secret:secret>", "SYN-cookie key source: random per boot, or a shared secret",
+     Effect::config, set_secret},
+    {"scrub", "add signature <id:count> <proto:tcp|udp|any> <ports:sigports> <action:drop|count> <pattern:pattern>",
+     "a payload rule (Hyperscan regex) for policies with signatures on", Effect::config, add_signature},
+    {"scrub", "del signature <id:signature>", "remove a payload rule", Effect::config, del_signature},
     {"lists", "add <list:allow|deny> <prefix:prefix> [expires <when:expiry>]",
      "add a source prefix to a list (again: change its expiry); deny drops, allow skips scrubbing",
      Effect::config, add_list},

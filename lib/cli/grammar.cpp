@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cstring>
 #include <deque>
@@ -132,7 +133,68 @@ bool check_section(Impl&, std::string_view w, std::string& err) {
     return false;
 }
 
+bool check_count(Impl&, std::string_view w, std::string& err) {
+    unsigned long long v = 0;
+    const auto [ptr, ec] = std::from_chars(w.data(), w.data() + w.size(), v);
+    if (ec == std::errc() && ptr == w.data() + w.size() && v <= 0xffffffffull) return true;
+    err = quoted(w) + " is not a whole number";
+    return false;
+}
+
+bool check_si(Impl&, std::string_view w, std::string& err) {
+    uint64_t v;
+    return policy::parse_si(w, v, err);
+}
+
+bool check_duration(Impl&, std::string_view w, std::string& err) {
+    uint64_t v;
+    return policy::parse_duration(w, v, err);
+}
+
+bool check_ports(Impl&, std::string_view w, std::string& err) {
+    uint16_t lo, hi;
+    return policy::parse_port_range(w, lo, hi, false, err);
+}
+
+bool check_sigports(Impl&, std::string_view w, std::string& err) {
+    uint16_t lo, hi;
+    return policy::parse_port_range(w, lo, hi, true, err);
+}
+
+bool check_class(Impl& im, std::string_view w, std::string& err) {
+    for (uint8_t c = 0; c < policy::kFirstReflectorClass; ++c)
+        if (w == policy::base_class_name(c)) return true;
+    if (w == policy::kAllReflectors || im.rt->config().reflectors().count(std::string(w))) return true;
+    err = "no traffic class " + quoted(w) + " (syn, tcp, udp, icmp, fragment, reflection, or a reflector name)";
+    return false;
+}
+
+bool check_secret(Impl&, std::string_view w, std::string& err) {
+    if (w == "random") return true;
+    if (w.size() == 32 && std::all_of(w.begin(), w.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); }))
+        return true;
+    err = "a SYN-cookie secret is 'random' or exactly 32 hex digits";
+    return false;
+}
+
+bool check_pattern(Impl&, std::string_view w, std::string& err) {
+    if (w.size() >= 3 && w.front() == '/' && w.find('/', 1) != std::string_view::npos) return true;
+    err = quoted(w) + " is not a pattern like /regex/flags (write a space as \\x20 or \\s)";
+    return false;
+}
+
 void cand_port(Impl&, std::vector<std::string>& out) { out = {"all", "outside", "inside"}; }
+void cand_class(Impl& im, std::vector<std::string>& out) {
+    for (uint8_t c = 0; c < policy::kFirstReflectorClass; ++c) out.emplace_back(policy::base_class_name(c));
+    out.emplace_back(policy::kAllReflectors);
+    for (const auto& [n, p] : im.rt->config().reflectors()) out.push_back(n);
+}
+void cand_reflector(Impl& im, std::vector<std::string>& out) {
+    for (const auto& [n, p] : im.rt->config().reflectors()) out.push_back(n);
+}
+void cand_signature(Impl& im, std::vector<std::string>& out) {
+    for (const auto& [id, r] : im.rt->config().signatures()) out.push_back(std::to_string(id));
+}
 void cand_policy(Impl& im, std::vector<std::string>& out) {
     for (const auto& [n, p] : im.rt->config().policies()) out.push_back(n);
 }
@@ -155,6 +217,19 @@ const Kind kKinds[] = {
     {"expiry", "(DURATION|TIME)", "how long from now (90s, 15m, 2h, 7d) or until when (UTC, 2026-11-22T06:14:00Z)",
      check_expiry, nullptr},
     {"section", "SECTION", "a help section", check_section, cand_section},
+    {"count", "N", "a whole number", check_count, nullptr},
+    {"signature", "ID", "a signature rule id", check_count, cand_signature},
+    {"si", "N", "a number, optionally with k, m or g (x1000): 500, 10k, 2m", check_si, nullptr},
+    {"duration", "DURATION", "a duration: 90s, 15m, 2h, 7d", check_duration, nullptr},
+    {"ports", "PORTS", "a port or port range: 443, 8000-8080", check_ports, nullptr},
+    {"sigports", "PORTS", "a destination port or range, or any", check_sigports, nullptr},
+    {"class", "CLASS", "a traffic class: syn, tcp, udp, icmp, fragment, reflection or a reflector name",
+     check_class, cand_class},
+    {"reflector", "REFLECTOR", "the name of a reflector", check_name, cand_reflector},
+    {"secret", "(random|HEX32)", "'random', or 32 hex digits shared by every box behind one ECMP group", check_secret,
+     nullptr},
+    {"pattern", "/REGEX/FLAGS", "a Hyperscan regex between slashes, flags i s m; no spaces (use \\x20 or \\s)",
+     check_pattern, nullptr},
 };
 
 const Kind* find_kind(std::string_view id) {

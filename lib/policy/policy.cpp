@@ -35,14 +35,21 @@ std::string check_name(std::string_view what, std::string_view name) {
     return {};
 }
 
-Config::Config() { policies_.emplace(kDefaultPolicy, Policy{kDefaultPolicy}); }
+Config::Config() {
+    Policy def;
+    def.name = kDefaultPolicy;
+    policies_.emplace(kDefaultPolicy, std::move(def));
+    for (const auto& r : kDefaultReflectors) reflectors_.emplace(r.name, r.port);
+}
 
 void Config::add_policy(const std::string& name) {
     if (auto e = check_name("policy", name); !e.empty()) throw ConfigError(e);
     if (policies_.count(name)) throw ConfigError("policy " + quote(name) + " already exists");
     if (policies_.size() >= kMaxPolicies)
         throw ConfigError("too many policies (at most " + std::to_string(kMaxPolicies) + ")");
-    policies_.emplace(name, Policy{name});
+    Policy p;
+    p.name = name;
+    policies_.emplace(name, std::move(p));
 }
 
 void Config::del_policy(const std::string& name) {
@@ -129,17 +136,51 @@ std::optional<Time> Config::next_expiry() const {
 }
 
 void Config::write_script(std::ostream& os) const {
-    for (const auto& [name, pol] : policies_)
+    // Reflector table first: policy limits may name its vectors.
+    std::map<std::string, uint16_t> defaults;
+    for (const auto& r : kDefaultReflectors) defaults.emplace(r.name, r.port);
+    for (const auto& [n, port] : defaults)
+        if (!reflectors_.count(n) || reflectors_.at(n) != port) os << "del reflector " << n << "\n";
+    for (const auto& [n, port] : reflectors_)
+        if (!defaults.count(n) || defaults.at(n) != port) os << "add reflector " << n << " " << port << "\n";
+    if (solicit_window_ != kDefaultSolicitWindow)
+        os << "set reflection window " << format_duration(solicit_window_) << "\n";
+    const Policy fresh;
+    for (const auto& [name, pol] : policies_) {
         if (name != kDefaultPolicy) os << "add policy " << name << "\n";
-    for (const auto& [p, e] : protect_)
+        const std::string sp = "set policy " + name + " ";
+        if (pol.syn_auth != fresh.syn_auth) os << sp << "syn-auth " << syn_auth_name(pol.syn_auth) << "\n";
+        if (pol.auth_ttl != fresh.auth_ttl) os << sp << "auth-ttl " << format_duration(pol.auth_ttl) << "\n";
+        if (pol.aggregate4 != fresh.aggregate4) os << sp << "aggregate ipv4 " << unsigned{pol.aggregate4} << "\n";
+        if (pol.aggregate6 != fresh.aggregate6) os << sp << "aggregate ipv6 " << unsigned{pol.aggregate6} << "\n";
+        for (const auto& [cls, l] : pol.limits) {
+            if (l.source) os << sp << "limit " << cls << " source " << format_rate(*l.source) << "\n";
+            if (l.destination) os << sp << "limit " << cls << " destination " << format_rate(*l.destination) << "\n";
+        }
+        if (pol.fragments != fresh.fragments) os << sp << "fragments drop\n";
+        for (const Service& sv : pol.services) os << "add service " << name << " " << format_service(sv) << "\n";
+        if (pol.acl) os << sp << "acl on\n";
+        if (pol.signatures) os << sp << "signatures on\n";
+    }
+    for (const auto& [p, e] : protect_) {
         os << "add protect " << to_string(p) << " name " << e.name << " policy " << e.policy << "\n";
+        if (e.mitigation) os << "set protect " << e.name << " mitigation on\n";
+    }
     for (ListKind k : {ListKind::allow, ListKind::deny})
         for (const auto& [p, e] : list(k)) {
             os << "add " << list_name(k) << " " << to_string(p);
             if (e.expires) os << " expires " << format_time(*e.expires);
             os << "\n";
         }
+    for (const auto& [id, r] : signatures_) {
+        os << "add signature " << id << " " << (r.proto == 6 ? "tcp" : r.proto == 17 ? "udp" : "any") << " ";
+        if (r.lo == 0 && r.hi == 65535) os << "any";
+        else if (r.lo == r.hi) os << r.lo;
+        else os << r.lo << "-" << r.hi;
+        os << " " << (r.drop ? "drop" : "count") << " " << r.pattern << "\n";
+    }
     os << "set transit " << transit_name(transit_) << "\n";
+    if (cookie_secret_) os << "set syn-auth secret " << *cookie_secret_ << "\n";
 }
 
 std::string format_time(Time t) {
@@ -173,24 +214,16 @@ bool parse_expiry(std::string_view s, Time now, Time& out, std::string& err) {
         }
         return true;
     }
-    uint64_t n = 0;
-    const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
-    const std::string_view unit(ptr, static_cast<size_t>(s.data() + s.size() - ptr));
-    uint64_t mult = 0;
-    if (unit == "s") mult = 1;
-    else if (unit == "m") mult = 60;
-    else if (unit == "h") mult = 3600;
-    else if (unit == "d") mult = 86400;
-    constexpr uint64_t kMaxSeconds = 3650ull * 86400;  // ten years is "forever" enough
-    if (ec != std::errc() || ptr == s.data() || mult == 0 || n == 0 || n > kMaxSeconds / mult) {
+    uint64_t secs = 0;
+    if (!parse_duration(s, secs, err)) {
         err = quote(s) + " is not a duration (e.g. 90s, 15m, 2h, 7d, at most 3650d) or a UTC time";
         return false;
     }
-    out = now + std::chrono::seconds{n * mult};
+    out = now + std::chrono::seconds{secs};
     return true;
 }
 
-std::unique_ptr<const Snapshot> compile(const Config& c, uint64_t version) {
+std::unique_ptr<Snapshot> compile(const Config& c, uint64_t version, const CompileOptions& o) {
     auto s = std::make_unique<Snapshot>();
     s->version = version;
     s->transit = c.transit();
@@ -199,6 +232,7 @@ std::unique_ptr<const Snapshot> compile(const Config& c, uint64_t version) {
         policy_index.emplace(name, static_cast<uint32_t>(s->policy_names.size()));
         s->policy_names.push_back(name);
     }
+    compile_scrubbing(c, o, *s);
     std::vector<classify::Table4::Rule> d4, s4;
     std::vector<classify::Table6::Rule> d6, s6;
     for (const auto& [p, e] : c.protect()) {
@@ -206,7 +240,9 @@ std::unique_ptr<const Snapshot> compile(const Config& c, uint64_t version) {
         if (pol == policy_index.end())
             throw ConfigError("protected prefix " + quote(e.name) + " refers to missing policy " + quote(e.policy));
         const auto idx = static_cast<uint32_t>(s->protect.size());
-        s->protect.push_back({p, e.name, pol->second});
+        const bool auth = s->policies[pol->second].syn_auth == SynAuth::on ||
+                          (s->policies[pol->second].syn_auth == SynAuth::auto_ && e.mitigation);
+        s->protect.push_back({p, e.name, pol->second, e.mitigation, auth});
         if (p.family == 4) d4.push_back({p.v4(), p.len, idx});
         else d6.push_back({p.addr, p.len, idx});
     }

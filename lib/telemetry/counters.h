@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "drop_reason.h"
+#include "signature.h"
 
 namespace triage::telemetry {
 
@@ -42,6 +43,36 @@ inline constexpr unsigned kClassCount = static_cast<unsigned>(Class::count_);
 const char* class_name(Class c) noexcept;
 const char* class_description(Class c) noexcept;
 
+// Scrubbing events that are not drops. X(enumerator, "name", "description")
+#define TRIAGE_SCRUB_EVENTS(X)                                                                         \
+    X(cookies_sent, "syn_cookies_sent", "cookie SYN-ACKs the box sent to unauthenticated sources")      \
+    X(cookies_unsent, "syn_cookies_unsent", "cookie SYN-ACKs the outside port's TX queue refused")        \
+    X(auth_by_cookie, "sources_authenticated", "sources authenticated by answering a cookie correctly")  \
+    X(auth_by_outbound, "sources_learned", "remote sources authenticated because a protected host talked to them") \
+    X(auth_passed, "authenticated_tcp", "TCP segments from authenticated sources let through under syn-auth") \
+    X(solicited, "solicited_responses", "UDP from a reflector port answering an outbound request, let through") \
+    X(exempt_icmp, "icmp_exempt", "ICMP packet-too-big / fragmentation-needed and neighbour discovery, never limited") \
+    X(signature_counted, "signature_counted", "payloads matching a count-only signature (forwarded)")      \
+    X(meter_evictions, "meter_evictions", "active per-source/destination buckets evicted for a new key (table too small)") \
+    X(auth_evictions, "auth_evictions", "authenticated sources evicted before their TTL (table too small)") \
+    X(solicit_evictions, "solicit_evictions", "solicited-flow entries evicted before expiry (table too small)")
+
+enum class Scrub : uint8_t {
+#define TRIAGE_X(e, name, desc) e,
+    TRIAGE_SCRUB_EVENTS(TRIAGE_X)
+#undef TRIAGE_X
+        count_
+};
+inline constexpr unsigned kScrubCount = static_cast<unsigned>(Scrub::count_);
+const char* scrub_name(Scrub s) noexcept;
+const char* scrub_description(Scrub s) noexcept;
+
+// Traffic classes of scrubbed inbound packets (lib/policy: syn, tcp, udp,
+// icmp, fragment, then one per reflection vector); names come with the policy.
+inline constexpr unsigned kMeterClasses = 21;
+// Signature rule counter slots (lib/signature).
+inline constexpr unsigned kSignatureSlots = signature::kMaxRules;
+
 struct alignas(64) WorkerCounters {
     Counter rx_packets[kDirs];
     Counter rx_bytes[kDirs];
@@ -53,6 +84,10 @@ struct alignas(64) WorkerCounters {
     Counter steered_out;         // handed to another worker (software steering)
     Counter steered_in;
     Counter inbound_class[kClassCount];  // index Class
+    Counter scrub[kScrubCount];          // index Scrub
+    Counter class_packets[kMeterClasses];  // scrubbed inbound packets by traffic class
+    Counter class_dropped[kMeterClasses];  // of which dropped by a limit
+    signature::Hits signature_hits;      // by rule slot, counted by signature::scan
 };
 
 // Sums over workers, read by the control core.
@@ -63,6 +98,9 @@ struct Totals {
     uint64_t drops_by_dir[kDirs]{};
     uint64_t outbound_malformed = 0, steered_out = 0, steered_in = 0;
     uint64_t inbound_class[kClassCount]{};
+    uint64_t scrub[kScrubCount]{};
+    uint64_t class_packets[kMeterClasses]{}, class_dropped[kMeterClasses]{};
+    uint64_t signature_hits[kSignatureSlots]{};
 
     void add(const WorkerCounters& w) noexcept;
     uint64_t dropped() const noexcept { return drops_by_dir[0] + drops_by_dir[1]; }

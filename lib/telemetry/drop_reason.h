@@ -13,6 +13,14 @@ namespace triage::telemetry {
 #define TRIAGE_PIPELINE_DROP_REASONS(X)                                         \
     X(deny_list, "deny_list", "source is on the deny list")                                  \
     X(transit_drop, "transit_drop", "destination is not protected and the transit rule is drop") \
+    X(service_acl, "service_acl", "protocol or port not open under the policy's service ACL")              \
+    X(fragment_policy, "fragment_policy", "IP fragment toward a policy that drops fragments")              \
+    X(rate_source, "rate_source", "over the policy's per-source limit for its traffic class")             \
+    X(rate_destination, "rate_destination", "over the policy's per-destination limit for its traffic class") \
+    X(syn_cookie, "syn_cookie", "SYN from an unauthenticated source, answered by the box with a cookie SYN-ACK") \
+    X(syn_auth_answer, "syn_auth_answer", "a client's RST answering a cookie SYN-ACK: authenticated the source, ends here") \
+    X(tcp_unauthenticated, "tcp_unauthenticated", "TCP from a source not authenticated while syn-auth is on (ACK/RST/FIN floods, bad cookies)") \
+    X(signature, "signature", "payload matched a signature rule whose action is drop")                   \
     X(tx_full, "tx_full", "transmit queue full (the other port is not keeping up)") \
     X(steer_full, "steer_full", "hand-off ring to the flow's owning worker full")              \
     X(shutdown, "shutdown", "between two workers when the box stopped")

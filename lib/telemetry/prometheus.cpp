@@ -1,5 +1,7 @@
 #include "prometheus.h"
 
+#include <cctype>
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <initializer_list>
@@ -161,6 +163,42 @@ std::string render_prometheus(const Report& r, double uptime_seconds) {
              "Inbound IP packets let through, by how the policy classified them.");
     for (unsigned i = 0; i < kClassCount; ++i)
         e.sample({{"class", class_name(static_cast<Class>(i))}}, t.inbound_class[i]);
+    for (unsigned i = 0; i < kScrubCount; ++i) {
+        // Family names outlive the call: the exposition keeps a view of them.
+        static const auto kNames = [] {
+            std::array<std::string, kScrubCount> n;
+            for (unsigned j = 0; j < kScrubCount; ++j)
+                n[j] = std::string("triage_") + scrub_name(static_cast<Scrub>(j)) + "_total";
+            return n;
+        }();
+        std::string help = scrub_description(static_cast<Scrub>(i));
+        help[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(help[0])));
+        e.family(kNames[i], "counter", help + ".");
+        e.sample({}, t.scrub[i]);
+    }
+    // Class names come with the policy; a report without one (nothing
+    // published yet) has no classes and no such families.
+    bool classes = false;
+    for (const auto& n : r.policy.class_names) classes |= !n.empty();
+    if (classes) {
+        e.family("triage_class_packets_total", "counter",
+                 "Scrubbed inbound packets toward protected prefixes, by traffic class.");
+        for (unsigned i = 0; i < kMeterClasses && i < r.policy.class_names.size(); ++i)
+            if (!r.policy.class_names[i].empty()) e.sample({{"class", r.policy.class_names[i]}}, t.class_packets[i]);
+        e.family("triage_class_limited_packets_total", "counter",
+                 "Scrubbed inbound packets dropped by a per-source or per-destination limit, by traffic class.");
+        for (unsigned i = 0; i < kMeterClasses && i < r.policy.class_names.size(); ++i)
+            if (!r.policy.class_names[i].empty()) e.sample({{"class", r.policy.class_names[i]}}, t.class_dropped[i]);
+    }
+    if (!r.policy.signature_slots.empty()) {
+        e.family("triage_signature_matches_total", "counter", "Payloads that matched each signature rule.");
+        std::vector<std::string> ids;
+        ids.reserve(r.policy.signature_slots.size());
+        for (const auto& [slot, id] : r.policy.signature_slots) {
+            ids.push_back(std::to_string(id));
+            e.sample({{"rule", ids.back()}}, t.signature_hits[slot]);
+        }
+    }
     e.family("triage_outbound_malformed_packets_total", "counter",
              "Malformed packets from the inside, forwarded anyway.");
     e.sample({}, t.outbound_malformed);

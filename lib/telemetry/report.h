@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <iosfwd>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "counters.h"
@@ -30,6 +31,14 @@ struct PolicyGauges {
     uint64_t publications = 0;  // snapshots published since start
     uint64_t protected_prefixes = 0, allow_entries = 0, deny_entries = 0;
     uint64_t reclaim_pending = 0;  // old snapshots waiting for their grace period
+    // Traffic class names by meter class index (empty: unused index).
+    std::vector<std::string> class_names;
+    // (counter slot, rule id) of every signature rule.
+    std::vector<std::pair<unsigned, uint32_t>> signature_slots;
+    // Per-worker state tables (capacity and bytes are per worker).
+    uint64_t meter_capacity = 0, meter_bytes = 0, auth_capacity = 0, solicit_capacity = 0;
+    uint64_t cookie_window = 0;   // current SYN-cookie window number
+    bool cookie_shared = false;   // keys derived from a shared secret
 };
 
 struct Report {

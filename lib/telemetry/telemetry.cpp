@@ -77,6 +77,35 @@ void Totals::add(const WorkerCounters& w) noexcept {
     steered_out += w.steered_out.get();
     steered_in += w.steered_in.get();
     for (unsigned i = 0; i < kClassCount; ++i) inbound_class[i] += w.inbound_class[i].get();
+    for (unsigned i = 0; i < kScrubCount; ++i) scrub[i] += w.scrub[i].get();
+    for (unsigned i = 0; i < kMeterClasses; ++i) {
+        class_packets[i] += w.class_packets[i].get();
+        class_dropped[i] += w.class_dropped[i].get();
+    }
+    for (unsigned i = 0; i < kSignatureSlots; ++i) signature_hits[i] += w.signature_hits.get(i);
+}
+
+namespace {
+constexpr const char* kScrubNames[] = {
+#define TRIAGE_X(e, name, desc) name,
+    TRIAGE_SCRUB_EVENTS(TRIAGE_X)
+#undef TRIAGE_X
+};
+constexpr const char* kScrubDescriptions[] = {
+#define TRIAGE_X(e, name, desc) desc,
+    TRIAGE_SCRUB_EVENTS(TRIAGE_X)
+#undef TRIAGE_X
+};
+}  // namespace
+
+const char* scrub_name(Scrub s) noexcept {
+    const auto i = static_cast<unsigned>(s);
+    return i < kScrubCount ? kScrubNames[i] : "invalid";
+}
+
+const char* scrub_description(Scrub s) noexcept {
+    const auto i = static_cast<unsigned>(s);
+    return i < kScrubCount ? kScrubDescriptions[i] : "invalid";
 }
 
 void Report::sum() {
@@ -112,6 +141,22 @@ void write_json(std::ostream& os, const Report& r) {
     os << "},\n  \"inbound_classes\": {";
     for (unsigned i = 0; i < kClassCount; ++i)
         os << (i ? ", " : "") << "\"" << kClassNames[i] << "\": " << t.inbound_class[i];
+    os << "},\n  \"scrub\": {";
+    for (unsigned i = 0; i < kScrubCount; ++i) os << (i ? ", " : "") << "\"" << kScrubNames[i] << "\": " << t.scrub[i];
+    os << "},\n  \"traffic_classes\": {";
+    bool first = true;
+    for (unsigned i = 0; i < kMeterClasses && i < r.policy.class_names.size(); ++i) {
+        if (r.policy.class_names[i].empty()) continue;
+        os << (first ? "" : ", ") << "\"" << r.policy.class_names[i] << "\": {\"packets\": " << t.class_packets[i]
+           << ", \"dropped\": " << t.class_dropped[i] << "}";
+        first = false;
+    }
+    os << "},\n  \"signatures\": {";
+    first = true;
+    for (const auto& [slot, id] : r.policy.signature_slots) {
+        os << (first ? "" : ", ") << "\"" << id << "\": " << t.signature_hits[slot];
+        first = false;
+    }
     os << "},\n  \"policy\": {\"version\": " << r.policy.version
        << ", \"publications\": " << r.policy.publications
        << ", \"protected_prefixes\": " << r.policy.protected_prefixes

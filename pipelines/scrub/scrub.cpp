@@ -10,6 +10,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cstring>
+
 #include "net.h"
 #include "ratelimit.h"
 #include "verdict.h"
@@ -32,7 +34,8 @@ constexpr uint32_t kScratchSize = 16384;
 
 class Worker {
 public:
-    explicit Worker(const WorkerConfig& c) : c_(c), k_(*c.counters) {}
+    explicit Worker(const WorkerConfig& c)
+        : c_(c), k_(*c.counters), scrub_(c.tables, c.table_key, c.index, *c.counters) {}
 
     int run() {
         Shared& sh = *c_.shared;
@@ -52,9 +55,11 @@ public:
             snap_ = pub.enter(c_.index);
             const RunState st = sh.state.load(std::memory_order_acquire);
             if (st == RunState::stop) break;
+            now_ = rte_rdtsc();
             unsigned got = poll<Dir::inbound>(c_.outside_port);
             got += poll<Dir::outbound>(c_.inside_port);
             flush();
+            note_evictions();
             // Every other worker may hand us up to two bursts per loop.
             if (c_.rings)
                 for (unsigned k = 0; k < 2 * c_.nworkers && drain_ring() != 0; ++k) flush();
@@ -169,6 +174,16 @@ private:
                     drop(m, Drop::transit_drop, d);
                     return;
                 }
+                if (dec.verdict == policy::Verdict::protected_) {
+                    uint8_t reply[net::kMaxTcpReplyLen];
+                    size_t reply_len = 0;
+                    const Outcome o = scrub_.inbound(*snap_, dec.protect, v, bytes, len, now_, reply, reply_len);
+                    if (o.kind != Outcome::forward) {
+                        if (o.kind == Outcome::reply) send_reply(m, reply, reply_len);
+                        drop(m, o.reason, d, o.kind != Outcome::reply);
+                        return;
+                    }
+                }
                 k_.inbound_class[static_cast<unsigned>(dec.verdict)].add();
             }
             tx_[1].push(m, len);  // toward the clinic
@@ -176,14 +191,43 @@ private:
             // Outbound frames are the clinic's own: forward even odd ones,
             // but let the operator see them.
             if (unlikely(why != net::Malformed::none)) k_.outbound_malformed.add();
+            else scrub_.outbound(*snap_, v, now_);
             tx_[0].push(m, len);  // toward the uplink
         }
     }
 
-    void drop(rte_mbuf* m, Drop why, unsigned d) {
+    // The frame becomes the box's answer (the cookie SYN-ACK), sent out of
+    // the outside port from the same mbuf: no allocation on the hot path.
+    // It is counted as dropped (reason syn_cookie) in the inbound balance
+    // and as sent in syn_cookies_sent, never as forwarded traffic.
+    void send_reply(rte_mbuf* m, const uint8_t* reply, size_t n) {
+        if (!rte_pktmbuf_is_contiguous(m) || rte_pktmbuf_data_len(m) + rte_pktmbuf_tailroom(m) < n) {
+            k_.scrub[static_cast<unsigned>(telemetry::Scrub::cookies_unsent)].add();
+            rte_pktmbuf_free(m);
+            return;
+        }
+        std::memcpy(rte_pktmbuf_mtod(m, uint8_t*), reply, n);
+        m->data_len = static_cast<uint16_t>(n);
+        m->pkt_len = static_cast<uint32_t>(n);
+        m->ol_flags = 0;
+        replies_.push(m, static_cast<uint32_t>(n));
+    }
+
+    void note_evictions() {
+        auto bump = [this](telemetry::Scrub e, uint64_t now, uint64_t& seen) {
+            if (now != seen) k_.scrub[static_cast<unsigned>(e)].add(now - seen);
+            seen = now;
+        };
+        bump(telemetry::Scrub::meter_evictions, scrub_.meter_evictions(), seen_evict_[0]);
+        bump(telemetry::Scrub::auth_evictions, scrub_.auth_evictions(), seen_evict_[1]);
+        bump(telemetry::Scrub::solicit_evictions, scrub_.solicit_evictions(), seen_evict_[2]);
+    }
+
+    // free = false: the mbuf lives on (as a reply), only the count is taken.
+    void drop(rte_mbuf* m, Drop why, unsigned d, bool free = true) {
         k_.drops[static_cast<unsigned>(why)].add();
         k_.drops_by_dir[d].add();
-        rte_pktmbuf_free(m);
+        if (free) rte_pktmbuf_free(m);
     }
 
     void send_steered() {
@@ -231,6 +275,16 @@ private:
             b.n = 0;
             b.bytes = 0;
         }
+        if (replies_.n) {
+            const uint16_t sent = rte_eth_tx_burst(c_.outside_port, c_.queue, replies_.pkts, replies_.n);
+            k_.scrub[static_cast<unsigned>(telemetry::Scrub::cookies_sent)].add(sent);
+            if (sent < replies_.n) {
+                k_.scrub[static_cast<unsigned>(telemetry::Scrub::cookies_unsent)].add(replies_.n - sent);
+                rte_pktmbuf_free_bulk(replies_.pkts + sent, replies_.n - sent);
+            }
+            replies_.n = 0;
+            replies_.bytes = 0;
+        }
     }
 
     // A full TX queue is what an operator must hear about, but under a flood
@@ -248,7 +302,11 @@ private:
     telemetry::WorkerCounters& k_;
     telemetry::RateLimit tx_full_log_{1.0, 3};
     const policy::Snapshot* snap_ = nullptr;
+    uint64_t now_ = 0;  // TSC at the start of this pass's poll
+    Scrubber scrub_;
+    uint64_t seen_evict_[3] = {};
     TxBatch tx_[2];
+    TxBatch replies_;  // cookie SYN-ACKs, out of the outside port
     TxBatch steer_[RTE_MAX_LCORE > 128 ? 128 : RTE_MAX_LCORE];
     alignas(64) uint8_t scratch_[kScratchSize];
 };

@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "publisher.h"
+#include "scrubber.h"
 #include "telemetry.h"
 
 struct rte_ring;
@@ -42,6 +43,9 @@ struct WorkerConfig {
     // instead of dropping, so every frame is accounted as forwarded or as
     // its real drop reason.
     bool lossless = false;
+    // Per-worker scrubbing tables and the per-boot key of their hashing.
+    TableSizes tables;
+    net::SipKey table_key;
 };
 
 inline constexpr uint16_t kMaxBurst = 64;

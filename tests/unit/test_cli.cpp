@@ -78,6 +78,14 @@ public:
         os << "policy version " << snapshot_version << "\n";
         calls.push_back("policy");
     }
+    void show_scrub(std::ostream& os) override {
+        os << "scrub\n";
+        calls.push_back("scrub");
+    }
+    void show_signatures(std::ostream& os) override {
+        os << "signatures\n";
+        calls.push_back("signatures");
+    }
     void set_log_level(const std::string& level) override { calls.push_back("log " + level); }
 
 private:
@@ -153,6 +161,16 @@ std::vector<std::string> examples(const std::string& type) {
     if (type == "expiry") return {"90s", "2h", "7d", "2026-11-22T06:14:00Z"};
     if (type == "section") return {"display", "all"};
     if (type == "number") return {"0", "42"};
+    if (type == "count") return {"0", "42", "4294967295"};
+    if (type == "signature") return {"1001"};
+    if (type == "si") return {"500", "10k", "2m", "1g"};
+    if (type == "duration") return {"90s", "15m", "2h", "7d"};
+    if (type == "ports") return {"443", "8000-8080"};
+    if (type == "sigports") return {"80", "1-1024", "any"};
+    if (type == "class") return {"syn", "tcp", "udp", "icmp", "fragment", "reflection", "dns", "memcached"};
+    if (type == "reflector") return {"dns", "ntp"};
+    if (type == "secret") return {"random", "00112233445566778899aabbccddeeff"};
+    if (type == "pattern") return {"/abc/", "/GET\\s+\\/admin/i", "/a/b/ism"};
     return {};
 }
 
