@@ -394,3 +394,453 @@ class TcpConversation:
         self.send(not a, "A")
         self.send(not a, "FA")
         self.send(a, "A")
+
+
+# --------------------------------------------------------------------------
+# Scrubbing cases (syn-auth, service-acl, precedence): SYN cookies computed
+# here, independently of lib/syncookie, and counters with every drop reason
+# and scrub event. Appended; nothing above depends on it.
+
+def siphash24(k0: int, k1: int, msg: bytes) -> int:
+    """SipHash-2-4 of msg under the 128-bit key (k0, k1) (k0 = the key's
+    first 8 bytes read little-endian), as in the reference implementation."""
+    mask = (1 << 64) - 1
+
+    def rotl(x, b):
+        return ((x << b) | (x >> (64 - b))) & mask
+
+    v0 = k0 ^ 0x736F6D6570736575
+    v1 = k1 ^ 0x646F72616E646F6D
+    v2 = k0 ^ 0x6C7967656E657261
+    v3 = k1 ^ 0x7465646279746573
+
+    def rounds(n):
+        nonlocal v0, v1, v2, v3
+        for _ in range(n):
+            v0 = (v0 + v1) & mask
+            v1 = rotl(v1, 13) ^ v0
+            v0 = rotl(v0, 32)
+            v2 = (v2 + v3) & mask
+            v3 = rotl(v3, 16) ^ v2
+            v0 = (v0 + v3) & mask
+            v3 = rotl(v3, 21) ^ v0
+            v2 = (v2 + v1) & mask
+            v1 = rotl(v1, 17) ^ v2
+            v2 = rotl(v2, 32)
+
+    whole = len(msg) - len(msg) % 8
+    blocks = [int.from_bytes(msg[i:i + 8], "little") for i in range(0, whole, 8)]
+    blocks.append(((len(msg) & 0xFF) << 56) | int.from_bytes(msg[whole:], "little"))
+    for m in blocks:
+        v3 ^= m
+        rounds(2)
+        v0 ^= m
+    v2 ^= 0xFF
+    rounds(4)
+    return v0 ^ v1 ^ v2 ^ v3
+
+
+def siphash_self_test() -> None:
+    """The reference vectors (key 00..0f): refuse to generate with a broken hash."""
+    k0 = int.from_bytes(bytes(range(8)), "little")
+    k1 = int.from_bytes(bytes(range(8, 16)), "little")
+    got = (siphash24(k0, k1, b""), siphash24(k0, k1, bytes(range(15))))
+    want = (0x726FDB47DD0E0E31, 0xA129CA6149BE45E5)
+    if got != want:
+        raise SystemExit(f"siphash24 self-test failed: {got[0]:#x}, {got[1]:#x} != {want[0]:#x}, {want[1]:#x}")
+
+
+def cookie_secret_key(secret_hex: str) -> tuple[int, int]:
+    """`set syn-auth secret HEX32`: the first 16 hex digits are k0, the last 16 k1."""
+    assert len(secret_hex) == 32
+    return int(secret_hex[:16], 16), int(secret_hex[16:], 16)
+
+
+def cookie_window_key(secret_hex: str, window: int) -> tuple[int, int]:
+    """The key of one cookie window under a shared secret: SipHash-2-4 keyed by
+    the secret over the 64-bit words (window, "triageck") and (window, "key-win1")."""
+    k0, k1 = cookie_secret_key(secret_hex)
+
+    def words(*w):
+        return b"".join(x.to_bytes(8, "little") for x in w)
+
+    return (siphash24(k0, k1, words(window, 0x747269616765636B)),
+            siphash24(k0, k1, words(window, 0x6B65792D77696E31)))
+
+
+COOKIE_MSS4 = (536, 1300, 1440, 1460)
+COOKIE_MSS6 = (1220, 1420, 1440, 8940)
+
+
+def cookie_mss_index(mss: int, v6: bool) -> int:
+    """The largest table entry <= mss (0 below all of them)."""
+    t = COOKIE_MSS6 if v6 else COOKIE_MSS4
+    return sum(1 for m in t[1:] if mss >= m)
+
+
+def syn_cookie(secret_hex: str, window: int, src: str, dst: str, sport: int, dport: int,
+               mss_idx: int) -> int:
+    """[hash:28][window mod 4:2][MSS index:2]; hash = top 28 bits of SipHash-2-4
+    (window key) over the addresses, then sport:16 dport:16 window:22 family:8 mss:2.
+    IPv4 packs both addresses into one word, source in its high half, each
+    address's bytes taken as a little-endian integer (so the message starts
+    with the destination's bytes)."""
+    import ipaddress
+
+    key = cookie_window_key(secret_hex, window)
+    s, d = ipaddress.ip_address(src), ipaddress.ip_address(dst)
+    family = s.version
+    tail = (sport << 48) | (dport << 32) | ((window & 0x3FFFFF) << 10) | (family << 2) | (mss_idx & 3)
+    if family == 4:
+        w0 = (int.from_bytes(s.packed, "little") << 32) | int.from_bytes(d.packed, "little")
+        msg = w0.to_bytes(8, "little") + tail.to_bytes(8, "little")
+    else:
+        msg = s.packed + d.packed + tail.to_bytes(8, "little")
+    h = siphash24(key[0], key[1], msg)
+    return ((h >> 32) & 0xFFFFFFF0) | ((window & 3) << 2) | (mss_idx & 3)
+
+
+def cookie_synack(syn_frame: bytes, secret_hex: str, window: int) -> tuple[bytes, int]:
+    """The SYN-ACK the box must send for a SYN (Ethernet, 0-2 VLAN tags, IPv4
+    or IPv6, TCP): MACs and tags kept (MACs swapped), IPv4 ID 0 + DF + TTL 64
+    or IPv6 hop limit 64 with traffic class and flow label 0, seq = cookie,
+    ack = cookie (cookie + 1 in the one case where the cookie is the SYN's
+    ISN + 1), window 65535, one option: MSS from the cookie's table. Not
+    padded (the box leaves that to the NIC). Returns (frame, cookie)."""
+    from scapy.layers.l2 import Dot1AD, Dot1Q
+
+    e = Ether(syn_frame)
+    out = Ether(src=e.dst, dst=e.src)
+    layer = e.payload
+    while isinstance(layer, (Dot1Q, Dot1AD)):
+        out = out / type(layer)(prio=layer.prio, id=layer.id, vlan=layer.vlan)  # id: the DEI bit
+        layer = layer.payload
+    v6 = isinstance(layer, IPv6)
+    assert v6 or isinstance(layer, IP), "not an IP frame"
+    tcp = layer[TCP]
+    assert tcp.flags.S and not tcp.flags.A, "not a SYN"
+    mss = dict((k, v) for k, v in tcp.options if isinstance(k, str)).get("MSS", 536)
+    idx = cookie_mss_index(mss, v6)
+    cookie = syn_cookie(secret_hex, window, layer.src, layer.dst, tcp.sport, tcp.dport, idx)
+    ack = (cookie + 1) & 0xFFFFFFFF if cookie == (tcp.seq + 1) & 0xFFFFFFFF else cookie
+    if v6:
+        l3 = IPv6(tc=0, fl=0, hlim=64, src=layer.dst, dst=layer.src)
+    else:
+        l3 = IP(ihl=5, tos=0, id=0, flags="DF", frag=0, ttl=64, src=layer.dst, dst=layer.src)
+    seg = TCP(sport=tcp.dport, dport=tcp.sport, seq=cookie, ack=ack, flags="SA", window=65535, urgptr=0,
+              options=[("MSS", (COOKIE_MSS6 if v6 else COOKIE_MSS4)[idx])])
+    return bytes(out / l3 / seg), cookie
+
+
+def pipeline_drop_names() -> list[str]:
+    """lib/telemetry/drop_reason.h TRIAGE_PIPELINE_DROP_REASONS, as named in --stats-json."""
+    return ["deny_list", "transit_drop", "service_acl", "fragment_policy", "rate_source",
+            "rate_destination", "syn_cookie", "syn_auth_answer", "tcp_unauthenticated", "signature",
+            "tx_full", "steer_full", "shutdown"]
+
+
+def scrub_event_names() -> list[str]:
+    """lib/telemetry/counters.h TRIAGE_SCRUB_EVENTS: the "scrub" object of --stats-json."""
+    return ["syn_cookies_sent", "syn_cookies_unsent", "sources_authenticated", "sources_learned",
+            "authenticated_tcp", "solicited_responses", "icmp_exempt", "signature_counted",
+            "meter_evictions", "auth_evictions", "solicit_evictions"]
+
+
+class ScrubRun:
+    """One run of a scrubbing case: each frame with its expected fate, the
+    output order the single worker produces, notes and counters.
+
+    Fates of an inbound frame (port 0): "fwd" (leaves port 1 unchanged),
+    "reply" (the box answers: `reply` leaves port 0, the frame is dropped as
+    syn_cookie) or a drop reason. Outbound frames (port 1) always leave port 0.
+
+    Output order: the worker polls port 0 then port 1, `burst` frames each,
+    then transmits what goes out of port 1, then port 0's forwarded frames,
+    then its own replies (pipelines/scrub/scrub.cpp flush()). finish()
+    replays that schedule, so a frame at index >= burst of send-p0 is
+    handled after the first `burst` frames of send-p1."""
+
+    def __init__(self, title: str, burst: int = 32):
+        self.title = title
+        self.burst = burst
+        self.p0: list[tuple[bytes, str, str, bytes | None]] = []
+        self.p1: list[tuple[bytes, str]] = []
+
+    def inbound(self, frame, note: str, fate: str = "fwd", reply: bytes | None = None,
+                pad_frame: bool = True) -> None:
+        assert (fate == "reply") == (reply is not None)
+        self.p0.append((pad(frame) if pad_frame else bytes(frame), note, fate, reply))
+
+    def outbound(self, frame, note: str, pad_frame: bool = True) -> None:
+        self.p1.append((pad(frame) if pad_frame else bytes(frame), note))
+
+    def schedule(self):
+        """(expect_p0, expect_p1) in the order the worker sends them."""
+        e0, e1 = [], []
+        i0 = i1 = 0
+        while i0 < len(self.p0) or i1 < len(self.p1):
+            replies = []
+            for f, _, fate, reply in self.p0[i0:i0 + self.burst]:
+                if fate == "fwd":
+                    e1.append(f)
+                elif fate == "reply":
+                    replies.append(reply)
+            tx0 = [f for f, _ in self.p1[i1:i1 + self.burst]]
+            i0 += self.burst
+            i1 += self.burst
+            e0 += tx0 + replies
+        return e0, e1
+
+    def counters(self, drops: dict | None = None, scrub: dict | None = None,
+                 classes: dict | None = None, traffic: dict | None = None) -> dict:
+        """Every port/direction count, every drop reason (0 unless given) and
+        scrub event (0 unless given), inbound_classes as given. The drop
+        counts must account for every inbound frame not forwarded."""
+        s0 = [f for f, *_ in self.p0]
+        s1 = [f for f, _ in self.p1]
+        e0, e1 = self.schedule()
+        fates: dict[str, int] = {}
+        for _, _, fate, _ in self.p0:
+            key = "syn_cookie" if fate == "reply" else fate
+            fates[key] = fates.get(key, 0) + 1
+        fates.pop("fwd", None)
+        all_drops = zero_drops()
+        all_drops.update({r: 0 for r in pipeline_drop_names()})
+        all_drops.update(fates)
+        if drops is not None:
+            assert all(all_drops[k] == v for k, v in drops.items()), (drops, fates)
+        all_scrub = {e: 0 for e in scrub_event_names()}
+        all_scrub.update(scrub or {})
+        replies = sum(1 for *_, r in self.p0 if r is not None)
+        assert all_scrub["syn_cookies_sent"] == replies, (all_scrub, replies)
+        c = {
+            "inbound": {"rx": len(s0), "forwarded": len(e1), "dropped": len(s0) - len(e1)},
+            "outbound": {"rx": len(s1), "forwarded": len(s1), "dropped": 0, "malformed_seen": 0},
+            "ports": port_counters(s0, s1, e0, e1),
+            "drops": all_drops,
+            "scrub": all_scrub,
+        }
+        if classes is not None:
+            full = {"protected": 0, "transit": 0, "allowed": 0}
+            full.update(classes)
+            assert sum(full.values()) == len(e1), (full, len(e1))
+            c["inbound_classes"] = full
+        if traffic is not None:
+            c["traffic_classes"] = traffic
+        return c
+
+    def notes(self) -> list[str]:
+        out = [self.title, ""]
+        for i, (f, note, fate, _) in enumerate(self.p0):
+            verdict = {"fwd": "-> port 1", "reply": "-> cookie SYN-ACK out of port 0 (syn_cookie)"}.get(
+                fate, f"dropped ({fate})")
+            out.append(f"p0 #{i:<3} {len(f):>4} B  {note}  {verdict}")
+        for i, (f, note) in enumerate(self.p1):
+            out.append(f"p1 #{i:<3} {len(f):>4} B  {note}  -> port 0")
+        return out
+
+    def write_into(self, case: "Case", nnn: int, **counters) -> None:
+        e0, e1 = self.schedule()
+        case.run(nnn, send_p0=[f for f, *_ in self.p0], send_p1=[f for f, _ in self.p1],
+                 expect_p0=e0, expect_p1=e1, counters=self.counters(**counters), notes=self.notes())
+
+
+def case_options(case_dir) -> dict[str, str]:
+    """The `--name value` pairs of a case's config file."""
+    import shlex
+
+    words = []
+    for line in (Path(case_dir) / "config").read_text().splitlines():
+        words += shlex.split(line, comments=True)
+    return {words[i]: words[i + 1] for i in range(len(words) - 1) if words[i].startswith("--")}
+
+
+def case_burst(case_dir) -> int:
+    """The case's --burst (triage's default 32 when absent)."""
+    return int(case_options(case_dir).get("--burst", 32))
+
+
+def case_cookie_settings(case_dir) -> tuple[str, int, int]:
+    """(secret, window, burst) of a case from its script.cli (`set syn-auth
+    secret HEX32`) and config (`--cookie-window N`, `--burst N`), so the
+    committed files stay the one source of truth for both sides."""
+    case_dir = Path(case_dir)
+    m = re.search(r"^\s*set syn-auth secret ([0-9A-Fa-f]{32})\s*$", (case_dir / "script.cli").read_text(), re.M)
+    if not m:
+        raise SystemExit(f"{case_dir}/script.cli: no `set syn-auth secret HEX32` line")
+    opts = case_options(case_dir)
+    if "--cookie-window" not in opts:
+        raise SystemExit(f"{case_dir}/config: no --cookie-window N")
+    return m.group(1).lower(), int(opts["--cookie-window"]), case_burst(case_dir)
+
+
+def tcp_segment(direction: str, src: str, dst: str, sport: int, dport: int, flags: str, seq: int,
+                ack: int = 0, payload: bytes = b"", options=(), vlan=None, ipid: int = 0x3000,
+                window=None, ttl: int | None = None):
+    """One TCP segment entering port 0 (IN) or port 1 (OUT); IPv4 with DF.
+    vlan: (priority, VLAN id) for one 802.1Q tag. Default window: 0 for a
+    bare RST, 64240 for SYNs, 502 otherwise."""
+    from scapy.layers.l2 import Dot1Q
+
+    if ":" in src:
+        l3 = IPv6(src=src, dst=dst, hlim=ttl or (57 if direction == IN else 64))
+    else:
+        l3 = IP(src=src, dst=dst, id=ipid, flags="DF", ttl=ttl or (52 if direction == IN else 64))
+    if window is None:
+        window = 0 if flags == "R" else 64240 if "S" in flags else 502
+    eth = l2(direction)
+    if vlan is not None:
+        eth = eth / Dot1Q(prio=vlan[0], vlan=vlan[1])
+    f = eth / l3 / TCP(sport=sport, dport=dport, flags=flags, seq=seq, ack=ack, window=window,
+                       options=list(options))
+    return f / Raw(payload) if payload else f
+
+
+def linux_syn_options(mss: int, tsval: int):
+    """The options of a Linux SYN: MSS, SACK-permitted, timestamps, window scale 7."""
+    return [("MSS", mss), ("SAckOK", b""), ("Timestamp", (tsval, 0)), ("NOP", None), ("WScale", 7)]
+
+
+def transit_fillers(run: "ScrubRun", n: int, src: str = "192.0.2.100", dst: str = "198.19.0.1") -> None:
+    """n UDP frames toward an unprotected destination (forwarded as transit):
+    they fill port 0's first bursts so that port 1's first frames are
+    handled before the port 0 frames that follow them."""
+    from scapy.layers.inet import UDP
+
+    for i in range(n):
+        run.inbound(l2(IN) / IP(src=src, dst=dst, id=0x6000 + i, ttl=60) / UDP(sport=20000 + i, dport=9)
+                    / Raw(b"filler"),
+                    f"transit filler {i + 1}/{n} to {dst} (fills port 0's first burst)", "fwd")
+
+
+# --------------------------------------------------------------------------
+# Scrubbing cases (rate-limits, reflection, icmp-fragments, signatures):
+# frame builders and a tally of traffic classes, scrub events and signature
+# matches on top of ScrubRun. Appended; nothing above depends on it.
+
+# --stats-json "traffic_classes": the five fixed classes, then one per
+# built-in reflector (lib/policy/policy.h kDefaultReflectors), in name order.
+SCRUB_BASE_CLASSES = ("syn", "tcp", "udp", "icmp", "fragment")
+SCRUB_REFLECTORS = {"chargen": 19, "cldap": 389, "dns": 53, "memcached": 11211, "ntp": 123,
+                    "snmp": 161, "ssdp": 1900, "wsd": 3702}
+TRAFFIC_CLASS_NAMES = SCRUB_BASE_CLASSES + tuple(sorted(SCRUB_REFLECTORS))
+
+
+def _scrub_l3(direction: str, src: str, dst: str, ident: int, **ip):
+    if ":" in src:
+        return l2(direction) / IPv6(src=src, dst=dst, hlim=ip.pop("ttl", 64), **ip)
+    return l2(direction) / IP(src=src, dst=dst, id=ident & 0xFFFF, **ip)
+
+
+def scrub_udp(direction: str, src: str, dst: str, sport: int, dport: int, payload: bytes = b"",
+              size: int | None = None, ident: int = 0) -> bytes:
+    """A UDP datagram (IPv4 or IPv6 by the address), payload grown with
+    filler() to a frame of `size` bytes when given, else padded to 60."""
+    from scapy.layers.inet import UDP
+
+    p = _scrub_l3(direction, src, dst, ident) / UDP(sport=sport, dport=dport) / Raw(payload)
+    return pad_to(p, size) if size else pad(p)
+
+
+def scrub_tcp(direction: str, src: str, dst: str, sport: int, dport: int, flags: str, seq: int,
+              ack: int = 0, payload: bytes = b"", ident: int = 0, size: int | None = None) -> bytes:
+    """A TCP segment (IPv4 with DF); a SYN carries MSS/SACK-permitted/wscale like a real client."""
+    opts = [("MSS", 1460 if ":" not in src else 1440), ("SAckOK", b""), ("NOP", None),
+            ("WScale", 7)] if "S" in flags else []
+    seg = TCP(sport=sport, dport=dport, seq=seq, ack=ack, flags=flags,
+              window=64240 if "S" in flags else 502, options=opts)
+    if ":" in src:
+        p = _scrub_l3(direction, src, dst, ident) / seg
+    else:
+        p = _scrub_l3(direction, src, dst, ident, flags="DF") / seg
+    if payload:
+        p = p / Raw(payload)
+    return pad_to(p, size) if size else pad(p)
+
+
+def scrub_echo(direction: str, src: str, dst: str, ident: int, seq: int, size: int | None = None) -> bytes:
+    """ICMP echo request (ICMPv6 for IPv6 addresses) with an 8-byte payload."""
+    from scapy.layers.inet import ICMP
+    from scapy.layers.inet6 import ICMPv6EchoRequest
+
+    body = b"triage%02d" % (seq % 100)
+    if ":" in src:
+        p = _scrub_l3(direction, src, dst, ident) / ICMPv6EchoRequest(id=0x7100, seq=seq) / Raw(body)
+    else:
+        p = _scrub_l3(direction, src, dst, ident) / ICMP(type=8, id=0x7100, seq=seq) / Raw(body)
+    return pad_to(p, size) if size else pad(p)
+
+
+def scrub_fragments(direction: str, src: str, dst: str, l4, ident: int, first_len: int = 32) -> list[bytes]:
+    """A datagram (a scapy L4 layer with its payload) as two fragments: the
+    first carries `first_len` bytes (a multiple of 8, the L4 header whole),
+    the second the rest. L4 checksums cover the whole datagram. IPv6 uses a
+    fragment header with identification `ident`."""
+    from scapy.layers.inet6 import IPv6ExtHdrFragment
+
+    assert first_len % 8 == 0
+    v6 = ":" in src
+    built = (IPv6(src=src, dst=dst) if v6 else IP(src=src, dst=dst)) / l4
+    whole = IPv6(bytes(built)) if v6 else IP(bytes(built))
+    proto = whole.nh if v6 else whole.proto
+    body = bytes(whole.payload)
+    assert len(body) > first_len, (len(body), first_len)
+    parts = [(0, True, body[:first_len]), (first_len // 8, False, body[first_len:])]
+    out = []
+    for off, more, chunk in parts:
+        if v6:
+            p = l2(direction) / IPv6(src=src, dst=dst, hlim=64) / IPv6ExtHdrFragment(
+                nh=proto, offset=off, m=int(more), id=ident) / Raw(chunk)
+        else:
+            p = l2(direction) / IP(src=src, dst=dst, id=ident & 0xFFFF, proto=proto,
+                                   flags="MF" if more else 0, frag=off) / Raw(chunk)
+        out.append(pad(p))
+    return out
+
+
+class ScrubTally:
+    """A ScrubRun plus what the counters must show of it: each inbound frame
+    names the traffic class it is counted in (None: not classed, e.g. exempt
+    ICMP, transit, or dropped by the fragment rule before classification),
+    the scrub event it adds, the signature rule it matches. A drop by
+    rate_source / rate_destination also counts as the class's `dropped`."""
+
+    LIMIT_DROPS = ("rate_source", "rate_destination")
+
+    def __init__(self, title: str, burst: int = 32, signatures=()):
+        self.run = ScrubRun(title, burst)
+        self.classes = {n: {"packets": 0, "dropped": 0} for n in TRAFFIC_CLASS_NAMES}
+        self.events: dict[str, int] = {}
+        self.sigs = {str(i): 0 for i in signatures}
+        self.verdicts = {"protected": 0, "transit": 0}
+
+    def inbound(self, frame, note: str, fate: str = "fwd", cls: str | None = None,
+                event: str | None = None, sig: int | None = None, transit: bool = False) -> None:
+        tags = [t for t in (cls, event and f"+{event}", sig and f"sig {sig}") if t]
+        self.run.inbound(frame, note + (f" [{', '.join(tags)}]" if tags else ""), fate)
+        if cls is not None:
+            self.classes[cls]["packets"] += 1
+            if fate in self.LIMIT_DROPS:
+                self.classes[cls]["dropped"] += 1
+        else:
+            assert fate not in self.LIMIT_DROPS, "a limit drop has a class"
+        if event:
+            self.events[event] = self.events.get(event, 0) + 1
+        if sig is not None:
+            self.sigs[str(sig)] += 1
+        if fate == "fwd":
+            self.verdicts["transit" if transit else "protected"] += 1
+
+    def outbound(self, frame, note: str) -> None:
+        self.run.outbound(frame, note)
+
+    def counters(self) -> dict:
+        c = self.run.counters(scrub=self.events, classes=self.verdicts, traffic=self.classes)
+        c["signatures"] = dict(self.sigs)
+        return c
+
+    def write_into(self, case: "Case", nnn: int) -> None:
+        r = self.run
+        e0, e1 = r.schedule()
+        case.run(nnn, send_p0=[f for f, *_ in r.p0], send_p1=[f for f, _ in r.p1],
+                 expect_p0=e0, expect_p1=e1, counters=self.counters(), notes=r.notes())

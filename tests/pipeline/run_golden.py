@@ -10,7 +10,9 @@ NNN, the frames entering each port and the frames that must leave each port:
     NNN-expect-p1.pcap  must leave port 1
     NNN-counters.json   optional: a subset the --stats-json output must match
     NNN-notes.txt       optional: what each sent frame is (for reading failures)
-    config              extra triage options, one or more per line, '#' comments
+    config              extra triage options, one or more per line, '#' comments;
+                        `{case}` in a line becomes the case folder's absolute path
+                        (e.g. `-f {case}/script.cli`: triage runs with cwd = the work dir)
 
 For each run triage is started on two net_pcap vdevs (never a PCI device)
 with --exit-on-eof, under a hard timeout; then its output pcaps are compared
@@ -264,11 +266,14 @@ def malformed_reasons(header: Path) -> list[str]:
 
 
 def read_config(path: Path) -> list[str]:
+    """Options from a case's config file; `{case}` becomes the case folder's
+    absolute path (triage runs in the work dir, so relative paths would not do)."""
     if not path.exists():
         return []
+    case = str(path.resolve().parent)
     opts: list[str] = []
     for line in path.read_text().splitlines():
-        opts.extend(shlex.split(line, comments=True))
+        opts.extend(w.replace("{case}", case) for w in shlex.split(line, comments=True))
     return opts
 
 
