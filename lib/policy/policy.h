@@ -131,7 +131,11 @@ struct SignatureRule {
     std::string pattern;  // /regex/flags
     bool drop = true;     // else count only
     uint16_t slot = 0;    // stable counter slot while the rule exists
-    bool operator==(const SignatureRule&) const = default;
+    // The slot is bookkeeping, not configuration: a saved and reloaded rule
+    // set is equal even when its slots come out in another order.
+    bool operator==(const SignatureRule& o) const {
+        return id == o.id && proto == o.proto && lo == o.lo && hi == o.hi && pattern == o.pattern && drop == o.drop;
+    }
 };
 inline constexpr size_t kMaxSignatures = 1024;
 inline constexpr uint32_t kDefaultSolicitWindow = 30;  // seconds

@@ -793,3 +793,127 @@ TEST(CliHelp, ReferenceMentionsEveryCommandAndSection) {
 }
 
 }  // namespace
+
+// ---- scrubbing configuration ----
+
+TEST(CliScrubbing, EverySettingRoundTripsThroughSaveConfig) {
+    TempDir d;
+    Console a;
+    for (const char* line : {
+             "del reflector chargen",
+             "add reflector quic-amp 443",
+             "set reflection window 45s",
+             "add policy web",
+             "set policy web syn-auth on",
+             "set policy web auth-ttl 10m",
+             "set policy web aggregate ipv4 24",
+             "set policy web aggregate ipv6 48",
+             "set policy web limit syn source 50 burst 100",
+             "set policy web limit udp destination 20k bits 200m",
+             "set policy web limit reflection destination 1k",
+             "set policy web limit quic-amp source 10",
+             "set policy web limit tcp source 0 bits 8m",
+             "set policy web fragments drop",
+             "add service web tcp 443",
+             "add service web tcp 8000-8080",
+             "add service web udp 53",
+             "add service web icmp",
+             "set policy web acl on",
+             "set policy web signatures on",
+             "set policy default syn-auth auto",
+             "add protect 198.51.100.0/24 name portal policy web",
+             "add protect 203.0.113.0/24 name lan",
+             "set protect lan mitigation on",
+             "add signature 1001 tcp 80 drop /GET\\s+\\/admin/i",
+             "add signature 7 any any count /exploit/s",
+             "add signature 8 udp 1000-2000 drop /x\\x00y/",
+             "set syn-auth secret 00112233445566778899AABBCCDDEEFF",
+         })
+        a.run(line);
+    const std::string saved = d.file("scrub.cli");
+    a.run("save config " + saved);
+    Console b;
+    b.out.clear();
+    EXPECT_TRUE(b.session.run_file(saved)) << b.out;
+    EXPECT_EQ(b.rt.cfg, a.rt.cfg);
+    EXPECT_EQ(b.run("show config"), a.run("show config"));
+    const std::string cfg = a.config();
+    EXPECT_NE(cfg.find("set syn-auth secret 00112233445566778899aabbccddeeff\n"), std::string::npos) << cfg;
+    EXPECT_NE(cfg.find("set policy web limit udp destination 20k bits 200m\n"), std::string::npos) << cfg;
+    EXPECT_NE(cfg.find("set policy web limit tcp source 0 bits 8m\n"), std::string::npos) << cfg;
+    EXPECT_NE(cfg.find("del reflector chargen\n"), std::string::npos) << cfg;
+    EXPECT_NE(cfg.find("add signature 1001 tcp 80 drop /GET\\s+\\/admin/i\n"), std::string::npos) << cfg;
+    // Settings show up in `show policy NAME`.
+    const std::string shown = a.run("show policy web");
+    for (const char* want : {"syn-auth     on", "aggregate    ipv4 /24, ipv6 /48", "fragments    drop",
+                             "tcp 8000-8080;", "signatures   on", "limit        quic-amp source 10",
+                             "protects     portal 198.51.100.0/24"})
+        EXPECT_NE(shown.find(want), std::string::npos) << want << "\n" << shown;
+}
+
+TEST(CliScrubbing, BadScrubbingInputIsOneLineAndChangesNothing) {
+    Console k;
+    k.run("add policy web");
+    k.run("add signature 1 tcp 80 drop /ok/");
+    const std::string before = k.config();
+    const unsigned commits = k.rt.commits;
+    const std::pair<const char*, const char*> cases[] = {
+        {"set policy web limit sin source 10", "no traffic class 'sin'"},
+        {"set policy web limit udp source 10x", "'10x' is not"},
+        {"set policy web limit udp source 0", "needs a packet rate or a bit rate"},
+        {"set policy web limit udp source 10 burst 0", "burst must be at least 1 packet"},
+        {"set policy nope syn-auth on", "no policy 'nope'"},
+        {"set policy web auth-ttl 5s", "out of range (10s to 1d)"},
+        {"set policy web auth-ttl 5", "is not a duration"},
+        {"set policy web aggregate ipv4 33", "out of range (/8 to /32)"},
+        {"set policy web aggregate ipv6 16", "out of range (/32 to /128)"},
+        {"add service web tcp 0", "is not a port or port range"},
+        {"add service web tcp 90-80", "is not a port or port range"},
+        {"del service web udp 53", "udp 53 is not open in policy 'web'"},
+        {"add reflector dns2 53", "UDP port 53 is already reflector 'dns'"},
+        {"add reflector tcp 99", "is a traffic class name"},
+        {"add reflector big 70000", "a UDP port is 1 to 65535"},
+        {"del reflector nope", "no reflector 'nope'"},
+        {"set protect nope mitigation on", "no protected prefix named 'nope'"},
+        {"set syn-auth secret 0011", "exactly 32 hex digits"},
+        {"set syn-auth secret 00000000000000000000000000000000", "(make one with"},
+        {"add signature 1 tcp 80 drop /again/", "signature 1 already exists"},
+        {"add signature 2 tcp 80 drop abc", "is not a pattern like /regex/flags"},
+        {"add signature 3 tcp 80 drop /(abc/", "signature 3: Hyperscan: Missing close parenthesis"},
+        {"add signature 4 tcp 80 drop /abc/q", "unknown flag"},
+        {"add signature 0 tcp 80 drop /abc/", "signature ids start at 1"},
+        {"del signature 99", "no signature 99"},
+    };
+    for (const auto& [line, want] : cases) {
+        const std::string out = k.run(line, false);
+        EXPECT_EQ(count_lines(out), 1u) << line << "\n" << out;
+        EXPECT_NE(out.find(want), std::string::npos) << line << "\n" << out;
+    }
+    // A limit on a reflector pins it.
+    k.run("set policy web limit dns source 5");
+    EXPECT_NE(k.run("del reflector dns", false).find("has a limit in policy 'web'"), std::string::npos);
+    k.run("set policy web limit dns source off");
+    EXPECT_EQ(k.config(), before);
+    EXPECT_EQ(k.rt.commits, commits + 2);
+}
+
+TEST(CliScrubbing, ABadSignatureInAScriptNamesTheLineAndHyperscansMessage) {
+    TempDir d;
+    Console k;
+    const std::string f = d.write("sig.cli",
+                                  "add policy web\n"
+                                  "add signature 10 tcp 80 drop /fine/\n"
+                                  "add signature 11 tcp 80 drop /[z-a]/\n");
+    k.out.clear();
+    EXPECT_FALSE(k.session.run_file(f));
+    EXPECT_EQ(k.out.rfind(f + ":3: signature 11: Hyperscan: ", 0), 0u) << k.out;
+    EXPECT_EQ(k.rt.cfg, policy::Config());
+}
+
+TEST(CliScrubbing, TheClinicExampleLoads) {
+    Console k;
+    k.out.clear();
+    EXPECT_TRUE(k.session.run_file(TRIAGE_SOURCE_ROOT "/config/clinic.cli")) << k.out;
+    EXPECT_EQ(k.rt.cfg.policy("portal").syn_auth, policy::SynAuth::on);
+    EXPECT_FALSE(k.rt.cfg.signatures().empty());
+}

@@ -428,3 +428,130 @@ TEST(PolicyDecide, SnapshotIsIndependentOfLaterEdits) {
 }
 
 }  // namespace
+
+// ---- the scrubbing part of the snapshot ----
+
+namespace {
+
+RateSpec R(uint64_t pps, uint64_t bps = 0, uint64_t burst = 0) {
+    RateSpec r;
+    r.pps = pps;
+    r.bps = bps;
+    r.burst = burst;
+    return r;
+}
+
+uint8_t class_of(const Snapshot& s, const std::string& name) {
+    for (size_t i = 0; i < s.class_names.size(); ++i)
+        if (s.class_names[i] == name) return static_cast<uint8_t>(i);
+    ADD_FAILURE() << "no class " << name;
+    return 0;
+}
+
+}  // namespace
+
+TEST(PolicyScrub, ClassesAndReflectorPorts) {
+    Config c;
+    c.add_reflector("quic-amp", 443);
+    c.del_reflector("chargen");
+    const auto s = compile(c, 1);
+    for (uint8_t i = 0; i < kFirstReflectorClass; ++i) EXPECT_EQ(s->class_names[i], base_class_name(i));
+    EXPECT_EQ((*s->reflector_class)[53], class_of(*s, "dns"));
+    EXPECT_EQ((*s->reflector_class)[443], class_of(*s, "quic-amp"));
+    EXPECT_EQ((*s->reflector_class)[19], 0);  // deleted
+    EXPECT_EQ((*s->reflector_class)[80], 0);
+    EXPECT_GE(class_of(*s, "dns"), kFirstReflectorClass);
+    EXPECT_FALSE(s->learn_outbound) << "a box with no scrubbing settings learns nothing";
+}
+
+TEST(PolicyScrub, AVectorsOwnLimitOverridesReflectionInItsScopeOnly) {
+    Config c;
+    c.add_policy("web");
+    c.set_limit("web", "reflection", false, R(100));
+    c.set_limit("web", "reflection", true, R(1000));
+    c.set_limit("web", "dns", false, R(5));
+    const uint64_t hz = 1000000000;
+    const auto s = compile(c, 1, {hz, 1});
+    const PolicyRt& p = s->policies[1];  // "default" sorts first
+    ASSERT_EQ(s->policy_names[1], "web");
+    const uint8_t dns = class_of(*s, "dns"), ntp = class_of(*s, "ntp");
+    EXPECT_TRUE(p.src_on >> dns & 1);
+    EXPECT_TRUE(p.dst_on >> dns & 1);
+    EXPECT_EQ(p.src[dns], triage::meter::make_profile({5, 0, 5, 0}, hz));
+    EXPECT_EQ(p.src[ntp], triage::meter::make_profile({100, 0, 100, 0}, hz));
+    EXPECT_EQ(p.dst[dns], p.dst[ntp]);
+    EXPECT_FALSE(p.src_on >> kClassUdp & 1);
+    EXPECT_TRUE(s->learn_outbound) << "reflection limits need solicited responses";
+    EXPECT_FALSE(s->policies[0].src_on | s->policies[0].dst_on);
+}
+
+TEST(PolicyScrub, ByteBurstsNeverFallBelowTheLargestFrame) {
+    Config c;
+    c.set_limit("default", "udp", false, R(10, 8000, 1));  // 100 bytes of burst by the rates
+    c.set_limit("default", "tcp", false, R(0, 8000));      // bytes only
+    c.set_limit("default", "icmp", false, R(10, 80000000, 10));  // 10 MB/s for one second
+    const uint64_t hz = 2000000000;
+    const auto s = compile(c, 1, {hz, 1});
+    const PolicyRt& p = s->policies[0];
+    EXPECT_EQ(p.src[kClassUdp], triage::meter::make_profile({10, 8000, 1, kMinByteBurst}, hz));
+    EXPECT_EQ(p.src[kClassTcp], triage::meter::make_profile({0, 8000, 0, kMinByteBurst}, hz));
+    EXPECT_EQ(p.src[kClassIcmp], triage::meter::make_profile({10, 80000000, 10, 10000000}, hz));
+}
+
+TEST(PolicyScrub, AclBitmapsAndEffectiveSynAuth) {
+    Config c;
+    c.add_policy("web");
+    c.add_policy("tele");
+    c.set_acl("web", true);
+    c.add_service("web", {6, 8000, 8080});
+    c.add_service("web", {17, 53, 53});
+    c.add_service("web", {1, 0, 0});
+    c.set_syn_auth("web", SynAuth::on);
+    c.set_syn_auth("tele", SynAuth::auto_);
+    c.add_protect(P("198.51.100.0/24"), "portal", "web");
+    c.add_protect(P("203.0.113.0/25"), "calm", "tele");
+    c.add_protect(P("203.0.113.128/25"), "attacked", "tele");
+    c.set_mitigation("attacked", true);
+    const auto s = compile(c, 1);
+    const PolicyRt& web = s->policies[2];
+    ASSERT_EQ(s->policy_names[2], "web");
+    ASSERT_TRUE(web.acl && web.open);
+    for (unsigned port : {7999u, 8081u, 80u}) EXPECT_FALSE(Acl::bit(web.open->tcp, port)) << port;
+    for (unsigned port : {8000u, 8040u, 8080u}) EXPECT_TRUE(Acl::bit(web.open->tcp, port)) << port;
+    EXPECT_TRUE(Acl::bit(web.open->udp, 53));
+    EXPECT_FALSE(Acl::bit(web.open->udp, 8000));
+    EXPECT_TRUE(Acl::bit(web.open->proto, 1));
+    EXPECT_FALSE(Acl::bit(web.open->proto, 47));
+    EXPECT_FALSE(s->policies[1].acl);
+    for (const auto& p : s->protect) {
+        const bool want = p.name == "portal" || p.name == "attacked";
+        EXPECT_EQ(p.syn_auth, want) << p.name;
+    }
+}
+
+TEST(PolicyScrub, SignaturesCompileWithTheSnapshotAndABadOneNamesItsId) {
+    Config c;
+    SignatureRule r;
+    r.id = 42;
+    r.proto = 6;
+    r.lo = 80;
+    r.hi = 80;
+    r.pattern = "/admin/i";
+    c.add_signature(r);
+    const auto s = compile(c, 1, {1000000000, 3});
+    ASSERT_TRUE(s->signatures);
+    EXPECT_EQ(s->signatures->size(), 1u);
+    EXPECT_EQ(s->signatures->workers(), 3u);
+    r.id = 43;
+    r.pattern = "/(unclosed/";
+    c.add_signature(r);  // the console checks patterns; a Config alone does not
+    try {
+        compile(c, 2);
+        FAIL() << "a bad pattern compiled";
+    } catch (const ConfigError& e) {
+        EXPECT_EQ(std::string(e.what()).rfind("signature 43: Hyperscan: ", 0), 0u) << e.what();
+    }
+    EXPECT_NE(check_signature(r), "");
+    r.pattern = "/fine/";
+    EXPECT_EQ(check_signature(r), "");
+}
