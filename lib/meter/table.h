@@ -29,9 +29,10 @@
 // of 2N slots for N sources, 64 bytes per source), perf/bench_meter.cpp's
 // geometry runs found 10.4 % of the sources evicted with 2 ways, 3.7 % with
 // 4, 0.8 % with 8 and 0.08 % with 16, while a prefetched admit over a million
-// sources cost about 54, 64, 81 and 118 ns (2-core 2 GHz VM; the hash is ~20
-// of them). 4 ways keep the set within the adjacent-line pair at a small
-// cost over 2; more ways buy utilisation with lookups that read and compare
+// sources (or one that evicts, in a flood) cost about 55-65 ns with 2 or 4
+// ways, 75-110 with 8 and 105-135 with 16 (a busy 2-core 2 GHz VM; the hash
+// is 20-25 ns of it). 4 ways cost next to nothing over 2 and evict a third
+// as often; more ways buy utilisation with lookups that read and compare
 // more lines on every miss, which is what a flood consists of.
 #pragma once
 
@@ -62,9 +63,9 @@ struct Key {
 static_assert(sizeof(Key) == 20 && std::has_unique_object_representations_v<Key>);
 
 // The key of a solicited flow: a remote address with both ports and a
-// 32-bit tag (family, protocol, ...). An IPv6 address with two ports does not
-// fit Key's tag, hence a wider key; 24 bytes, still one 32-byte entry with a
-// 64-bit expiry.
+// 32-bit tag (family, protocol, a fold of the local address, ...). Key's tag
+// holds the two ports and nothing more; FlowKey has room for both, and at 24
+// bytes still makes a 32-byte entry with a 64-bit expiry.
 struct FlowKey {
     uint8_t addr[16];
     uint16_t remote_port;
@@ -127,6 +128,8 @@ template <class Entry, unsigned Ways>
 class Table {
     static_assert(Ways >= 1 && std::has_single_bit(Ways), "ways: a power of two");
     static_assert(std::is_trivially_copyable_v<Entry> && std::is_standard_layout_v<Entry>);
+    static_assert(std::has_unique_object_representations_v<typename Entry::key_type>,
+                  "keys are hashed and compared bytewise: no padding");
 
 public:
     using key_type = typename Entry::key_type;
@@ -148,6 +151,7 @@ public:
     ~Table() { detail::unmap(slots_, bytes_); }
     Table(const Table&) = delete;
     Table& operator=(const Table&) = delete;
+    // A moved-from table may only be destroyed or assigned to.
     Table(Table&& o) noexcept { swap(o); }
     Table& operator=(Table&& o) noexcept {
         swap(o);

@@ -134,6 +134,19 @@ void policy(const Report& r, double, rte_tel_data* d) {
     rte_tel_data_add_dict_u64(d, "reclaim_pending", p.reclaim_pending);
 }
 
+void scrub(const Report& r, double, rte_tel_data* d) {
+    rte_tel_data_start_dict(d);
+    for (unsigned i = 0; i < kScrubCount; ++i)
+        rte_tel_data_add_dict_u64(d, scrub_name(static_cast<Scrub>(i)), r.totals.scrub[i]);
+    for (unsigned i = 0; i < kMeterClasses && i < r.policy.class_names.size(); ++i) {
+        if (r.policy.class_names[i].empty()) continue;
+        rte_tel_data_add_dict_u64(d, ("class_" + r.policy.class_names[i]).c_str(), r.totals.class_packets[i]);
+        rte_tel_data_add_dict_u64(d, ("limited_" + r.policy.class_names[i]).c_str(), r.totals.class_dropped[i]);
+    }
+    rte_tel_data_add_dict_u64(d, "cookie_window", r.policy.cookie_window);
+    rte_tel_data_add_dict_u64(d, "tracked_sources_per_worker", r.policy.meter_capacity);
+}
+
 struct Command {
     const char* name;
     telemetry_cb fn;
@@ -154,6 +167,9 @@ constexpr Command kCommands[] = {
      "Per worker index: lcore, queue, packets received and steered. No parameters"},
     {"/triage/policy", answer<policy>,
      "Policy snapshot version, publications, prefixes and list sizes. No parameters"},
+    {"/triage/scrub", answer<scrub>,
+     "Scrubbing events (cookies, authenticated sources, evictions), packets and limited packets by traffic "
+     "class. No parameters"},
 };
 
 }  // namespace

@@ -237,6 +237,12 @@ std::string render_prometheus(const Report& r, double uptime_seconds) {
     e.family("triage_policy_reclaim_pending", "gauge",
              "Old policy snapshots waiting for their grace period before being freed.");
     e.sample({}, p.reclaim_pending);
+    e.family("triage_tracked_sources_capacity", "gauge",
+             "Per-source buckets each worker can track (--sources); see triage_meter_evictions_total.");
+    e.sample({}, p.meter_capacity);
+    e.family("triage_syn_cookie_window", "gauge",
+             "Current SYN-cookie key window (Unix time / 64); keys rotate when it changes.");
+    e.sample({}, p.cookie_window);
     return e.take();
 }
 
