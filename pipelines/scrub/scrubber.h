@@ -41,6 +41,8 @@ struct Outcome {
 
 class Scrubber {
 public:
+    static constexpr uint8_t kNoClass = 0xff;
+
     Scrubber(const TableSizes& t, const net::SipKey& key, unsigned worker, telemetry::WorkerCounters& k)
         : src_(t.sources, key),
           dst_(t.destinations, mix(key, 1)),
@@ -49,56 +51,92 @@ public:
           worker_(worker),
           k_(k) {}
 
-    // An inbound IP frame toward protected prefix `pi` (not allow-listed).
-    // frame/len: the bytes as parsed. On Outcome::reply, `reply` holds a
-    // frame of `reply_len` bytes to send out of the outside port instead
-    // (the cookie SYN-ACK); it needs net::kMaxTcpReplyLen bytes of room.
-    [[gnu::always_inline]] Outcome inbound(const policy::Snapshot& s, uint32_t pi, const net::PacketView& v,
-                                           const uint8_t* frame, uint32_t len, uint64_t now, uint8_t* reply,
-                                           size_t& reply_len) {
+    // What inbound() needs to know before it runs, worked out for a whole
+    // burst first so the table sets the burst will touch are already on
+    // their way into the cache (a lookup in a table of millions of sources
+    // is a cache miss; a burst of them overlapped is one miss' time).
+    struct Prepared {
+        uint8_t cls = kNoClass;  // traffic class before the solicited check
+        bool exempt = false;     // ICMP PTB / ND: passes every stage
+        bool src_hashed = false; // src_hash is the source bucket of cls
+        bool auth_hashed = false;
+        uint64_t src_hash = 0;
+        uint64_t auth_hash = 0;
+    };
+
+    [[gnu::always_inline]] Prepared prepare(const policy::Snapshot& s, uint32_t pi, const net::PacketView& v) {
         using namespace net;
-        using telemetry::Drop;
         const policy::Snapshot::ProtectedRt& pr = s.protect[pi];
         const policy::PolicyRt& pol = s.policies[pr.policy];
         const bool later = v.has(view_flag::later_fragment);
-        uint8_t cls = kNoClass;
-
+        Prepared p;
         if (v.has(view_flag::fragment)) {
-            if (pol.frag_drop) return {Outcome::drop, Drop::fragment_policy};
             // The first fragment of an amplified answer (big DNS responses
             // are fragmented) still counts against its reflection vector;
             // everything else fragmented is the fragment class.
             const uint8_t r = !later && v.l4_proto == ip_proto::udp ? (*s.reflector_class)[v.sport] : 0;
-            cls = r ? r : policy::kClassFragment;
+            p.cls = r ? r : policy::kClassFragment;
         }
-        const bool tcp = v.l4_proto == ip_proto::tcp && !later;
-        const bool pure_syn = tcp && (v.tcp_flags & (tcp_flag::syn | tcp_flag::ack)) == tcp_flag::syn;
         if (!later) {
             switch (v.l4_proto) {
             case ip_proto::tcp:
-                if (cls == kNoClass) cls = pure_syn ? policy::kClassSyn : policy::kClassTcp;
+                if (p.cls == kNoClass)
+                    p.cls = (v.tcp_flags & (tcp_flag::syn | tcp_flag::ack)) == tcp_flag::syn ? policy::kClassSyn
+                                                                                            : policy::kClassTcp;
+                if (pr.syn_auth) {
+                    p.auth_hash = auth_.hash(addr_key(v.src, v.ip_version));
+                    p.auth_hashed = true;
+                    auth_.prefetch(p.auth_hash);
+                }
                 break;
             case ip_proto::udp:
-                if (cls == kNoClass) {
+                if (p.cls == kNoClass) {
                     const uint8_t r = (*s.reflector_class)[v.sport];
-                    cls = r ? r : policy::kClassUdp;
+                    p.cls = r ? r : policy::kClassUdp;
                 }
                 break;
             case ip_proto::icmp:
             case ip_proto::icmpv6:
                 // Path-MTU discovery and neighbour discovery never meet a
                 // limit or the ACL: dropping them breaks connections.
-                if (icmp_exempt(v)) {
-                    k_.scrub[static_cast<unsigned>(telemetry::Scrub::exempt_icmp)].add();
-                    return {Outcome::forward, Drop::none};
-                }
-                if (cls == kNoClass) cls = policy::kClassIcmp;
+                if (icmp_exempt(v)) p.exempt = true;
+                else if (p.cls == kNoClass) p.cls = policy::kClassIcmp;
                 break;
             default:
                 break;
             }
-            if (pol.acl && !acl_open(s, pol, v, tcp, pure_syn, now)) return {Outcome::drop, Drop::service_acl};
         }
+        if (p.cls != kNoClass && (pol.src_on >> p.cls & 1u)) {
+            p.src_hash = src_.hash(source_key(v, pol, p.cls, pr.policy));
+            p.src_hashed = true;
+            src_.prefetch(p.src_hash);
+        }
+        return p;
+    }
+
+    // An inbound IP frame toward protected prefix `pi` (not allow-listed),
+    // with what prepare() found. frame/len: the bytes as parsed. On
+    // Outcome::reply, `reply` holds a frame of `reply_len` bytes to send out
+    // of the outside port instead (the cookie SYN-ACK); it needs
+    // net::kMaxTcpReplyLen bytes of room.
+    [[gnu::always_inline]] Outcome inbound(const policy::Snapshot& s, uint32_t pi, const net::PacketView& v,
+                                           const Prepared& p, const uint8_t* frame, uint32_t len, uint64_t now,
+                                           uint8_t* reply, size_t& reply_len) {
+        using namespace net;
+        using telemetry::Drop;
+        const policy::Snapshot::ProtectedRt& pr = s.protect[pi];
+        const policy::PolicyRt& pol = s.policies[pr.policy];
+        const bool later = v.has(view_flag::later_fragment);
+        uint8_t cls = p.cls;
+
+        if (v.has(view_flag::fragment) && pol.frag_drop) return {Outcome::drop, Drop::fragment_policy};
+        if (p.exempt) {
+            k_.scrub[static_cast<unsigned>(telemetry::Scrub::exempt_icmp)].add();
+            return {Outcome::forward, Drop::none};
+        }
+        const bool tcp = v.l4_proto == ip_proto::tcp && !later;
+        const bool pure_syn = tcp && (v.tcp_flags & (tcp_flag::syn | tcp_flag::ack)) == tcp_flag::syn;
+        if (!later && pol.acl && !acl_open(s, pol, v, tcp, pure_syn, now)) return {Outcome::drop, Drop::service_acl};
         // A response to a request a protected host sent is not reflection.
         if (cls >= policy::kFirstReflectorClass && cls != kNoClass &&
             ((pol.src_on | pol.dst_on) >> cls & 1u) && solicited(v, now)) {
@@ -107,13 +145,18 @@ public:
         }
         if (cls != kNoClass) {
             k_.class_packets[cls].add();
-            if ((pol.src_on >> cls & 1u) && !src_.admit(source_key(v, pol, cls, pr.policy), pol.src[cls], now, len)) {
-                k_.class_dropped[cls].add();
-                return {Outcome::drop, Drop::rate_source};
+            if (pol.src_on >> cls & 1u) {
+                const meter::Key key = source_key(v, pol, cls, pr.policy);
+                const uint64_t h = p.src_hashed && cls == p.cls ? p.src_hash : src_.hash(key);
+                if (!src_.admit(key, h, pol.src[cls], now, len)) {
+                    k_.class_dropped[cls].add();
+                    return {Outcome::drop, Drop::rate_source};
+                }
             }
         }
         if (pr.syn_auth && tcp) {
-            if (!authenticated(v, now)) {
+            const meter::Key akey = addr_key(v.src, v.ip_version);
+            if (!auth_.alive(akey, p.auth_hashed ? p.auth_hash : auth_.hash(akey), now)) {
                 if (pure_syn) {
                     reply_len = cookie_reply(s, v, frame, reply);
                     return {reply_len ? Outcome::reply : Outcome::drop, Drop::syn_cookie};
@@ -175,7 +218,6 @@ public:
     uint64_t solicit_evictions() const noexcept { return solicit_.evictions(); }
 
 private:
-    static constexpr uint8_t kNoClass = 0xff;
 
     static net::SipKey mix(const net::SipKey& k, uint64_t n) noexcept {
         return {k.k0 ^ (0x9e3779b97f4a7c15ull * n), k.k1 + n};
