@@ -249,7 +249,8 @@ void Control::show_scrub(std::ostream& os) {
        << fmt_line("service ACL drops %llu, fragment drops %llu, signature drops %llu (count-only matches %llu)\n",
                    dr(Drop::service_acl), dr(Drop::fragment_policy), dr(Drop::signature),
                    ev(Scrub::signature_counted))
-       << fmt_line("per-worker tables: %llu tracked sources (%llu MiB), evictions of active entries: meters %llu, "
+       << fmt_line("per-worker tables: %llu source bucket slots (%llu MiB; about half that many sources tracked at once), "
+                   "evictions of active entries: meters %llu, "
                    "authenticated %llu, solicited %llu\n",
                    ull(o_.sources), ull(uint64_t{o_.sources} * 32 >> 20), ev(Scrub::meter_evictions),
                    ev(Scrub::auth_evictions), ev(Scrub::solicit_evictions));

@@ -23,7 +23,7 @@ namespace {
     X("burst", "N", "packets per RX burst, 1..64 (default 32)")                                  \
     X("rxd", "N", "RX descriptors per queue (default 1024)")                                     \
     X("txd", "N", "TX descriptors per queue (default 1024)")                                     \
-    X("sources", "N", "tracked sources per worker for the per-source limits, 1024..67108864 (default 1048576; 32 bytes each)") \
+    X("sources", "N", "per-source bucket slots per worker, 1024..67108864 (default 1048576; 32 bytes each; size at twice the sources to track)") \
     X("cookie-window", "N", "pin the SYN-cookie key window to N and never rotate (reproducible tests with a shared secret only)") \
     X("distribution", "MODE", "auto|rss|software: how several workers split traffic (default auto)") \
     X("stats-interval", "SEC", "seconds between one-line stats logs, 0 = off (default 10)")     \
