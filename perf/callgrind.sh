@@ -4,17 +4,27 @@
 # Mpps on a shared VM). Pushes a finite pcap of 64-byte frames through triage
 # with --exit-on-eof and prints instructions per packet for the whole worker
 # thread and for triage's own code (parser + pipeline, without the PMDs).
-#   perf/callgrind.sh [TRIAGE] [FRAMES]      (default build/app/triage/triage, 204800)
+#   perf/callgrind.sh [TRIAGE] [FRAMES] [SCRIPT] [KIND]
+#     (default build/app/triage/triage, 204800, no script, mix; SCRIPT is a
+#     console script triage loads with -f, KIND the traffic gen_pcap.py
+#     writes: e.g. perf/scrub_scripts/synflood.cli synflood)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 TRIAGE=${1:-$here/../build/app/triage/triage}
 FRAMES=${2:-204800}
+SCRIPT=${3:-}
+KIND=${4:-mix}
+extra=()
+if [ -n "$SCRIPT" ]; then
+    [ -r "$SCRIPT" ] || { echo "no console script $SCRIPT" >&2; exit 2; }
+    extra=(-f "$(realpath "$SCRIPT")")
+fi
 command -v valgrind >/dev/null || { echo "valgrind not found (apt-get install valgrind)" >&2; exit 2; }
 work=$(mktemp -d /tmp/triage-cg.XXXXXX)
 prefix=cg_$$
-trap 'rm -rf "$work" "/var/run/dpdk/$prefix"' EXIT
+trap 'rm -rf "/var/run/dpdk/$prefix"; [ -n "${CALLGRIND_KEEP:-}" ] || rm -rf "$work"' EXIT
 # 1024 distinct frames repeated: the same mix e2e.sh sends.
-/usr/bin/python3 "$here/gen_pcap.py" --size 64 --count 1024 "$work/base.pcap" >/dev/null
+/usr/bin/python3 "$here/gen_pcap.py" --kind "$KIND" --size 64 --count 1024 "$work/base.pcap" >/dev/null
 /usr/bin/python3 - "$work/base.pcap" "$work/in.pcap" "$FRAMES" <<'PY'
 import struct, sys
 d = open(sys.argv[1], "rb").read()
@@ -34,7 +44,7 @@ valgrind --tool=callgrind --fair-sched=yes --separate-threads=yes --callgrind-ou
     "$TRIAGE" -l 0,1 --no-pci --no-huge -m 512 --file-prefix "$prefix" --log-level=lib.eal:error \
     --vdev "net_pcap0,rx_pcap=$work/in.pcap,tx_pcap=/dev/null" \
     --vdev "net_pcap1,rx_pcap=$work/empty.pcap,tx_pcap=/dev/null" \
-    -- --exit-on-eof --stats-interval 0 --no-summary --stats-json "$work/stats.json" >"$work/log" 2>&1 \
+    -- --exit-on-eof --stats-interval 0 --no-summary --stats-json "$work/stats.json" "${extra[@]}" >"$work/log" 2>&1 \
     || { echo "triage failed under valgrind:"; tail -20 "$work/log"; exit 1; }
 # The worker is the thread whose profile contains the poll loop.
 worker=$(grep -l "Worker::poll" "$work"/cg-* | head -1)
@@ -44,7 +54,7 @@ total=$(grep -E '^totals:' "$worker" | awk '{print $2}')
 own=$(callgrind_annotate "$worker" 2>/dev/null | awk '/triage::/ && !/=>/ && $1 ~ /^[0-9,]+$/ {gsub(",","",$1); s+=$1} END {print s+0}')
 rx=$(/usr/bin/python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['inbound']['rx'])" "$work/stats.json")
 [ "$rx" = "$FRAMES" ] || { echo "expected $FRAMES frames forwarded, stats say $rx" >&2; exit 1; }
-awk -v t="$total" -v o="$own" -v n="$rx" 'BEGIN {
-  printf "frames            %d (64 B, IPv4 UDP + TCP SYN)\n", n
+awk -v k="$KIND${SCRIPT:+, triage -f $SCRIPT}" -v t="$total" -v o="$own" -v n="$rx" 'BEGIN {
+  printf "frames            %d (64 B, %s)\n", n, k
   printf "worker thread     %.0f instructions/frame (includes net_pcap RX and TX to /dev/null)\n", t / n
   printf "triage own code   %.0f instructions/frame (parser + scrub pipeline)\n", o / n }'

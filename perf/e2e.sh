@@ -5,19 +5,35 @@
 # the same software ports: a net_pcap vdev replaying a pcap forever (port 0)
 # and a net_null vdev that swallows everything (port 1).
 #
+# Scenarios (-c): plain (the default: the e2e mix, no configuration), clean
+# (the same mix through a scrubbing policy whose limits are not hit), synflood
+# (a random-source SYN flood answered with cookie SYN-ACKs out of port 0) and
+# reflection (a UDP reflection flood dropped by a limit). Triage loads
+# perf/scrub_scripts/SCENARIO.cli with -f; the frames come from gen_pcap.py.
+#
 # Both tools get the same EAL (-l 0,1: one control lcore, one forwarding
 # lcore), the same input and the same measurement: the per-second RX rate on
 # port 0 each tool prints, the first 2 samples dropped, the median of the rest.
 # The figures are printed; nothing about speed is asserted. Exit status: 0 when
-# every run produced samples, 1 when a tool failed or printed none, 2 on usage.
+# every run produced samples, 1 when a tool failed or printed none (or, in a
+# scrubbing scenario, when triage's counters show another path than the
+# scenario's), 2 on usage.
 #
-# usage: perf/e2e.sh [-t SECONDS] [-s SIZE] [-r ROUNDS] [-n FRAMES]
+# usage: perf/e2e.sh [-c SCENARIO] [-t SECONDS] [-s SIZE] [-r ROUNDS] [-n FRAMES]
 #                    [-x TRIAGE] [-p TESTPMD] [-w WORKDIR] [-k]
 set -uo pipefail
 
 usage() {
     cat <<'EOF'
 usage: perf/e2e.sh [options]
+  -c SCENARIO plain (default): the e2e mix (IPv4 UDP + TCP SYN), triage unconfigured
+              clean: the same mix through a scrubbing policy, limits set but not hit
+              synflood: TCP SYNs toward a syn-auth host, answered with cookies out of
+                port 0 (testpmd runs --port-topology=loop so it too sends out of port 0)
+              reflection: UDP from ports 53/123/11211 toward 4 hosts, dropped by a
+                per-destination limit
+              (triage gets -f perf/scrub_scripts/SCENARIO.cli; each scenario but plain
+              checks triage's counters say what it claims, else the run fails)
   -t SECONDS  forwarding time per run, counted from when forwarding starts (default 10, at least 3)
   -s SIZE     frame size on the wire incl. FCS, 64..1518 (default 64; the pcap
               holds SIZE-4 bytes per frame, the FCS is never captured)
@@ -46,12 +62,14 @@ TRIAGE_BIN=${TRIAGE:-}
 TESTPMD_BIN=${TESTPMD:-}
 WORKDIR=${TMPDIR:-/tmp}/triage-perf-${UID}
 KEEP=0
+SCENARIO=plain
 DISCARD=2           # leading samples dropped (start-up, caches, first interval)
 START_TIMEOUT=60    # seconds a tool may take to start forwarding
 STOP_TIMEOUT=20     # seconds a tool may take to exit after SIGINT
 
-while getopts ":t:s:r:n:x:p:w:kh" opt; do
+while getopts ":c:t:s:r:n:x:p:w:kh" opt; do
     case $opt in
+    c) SCENARIO=$OPTARG ;;
     t) SECONDS_PER_RUN=$OPTARG ;;
     s) SIZE=$OPTARG ;;
     r) ROUNDS=$OPTARG ;;
@@ -74,6 +92,11 @@ in_range "$SECONDS_PER_RUN" 3 3600 ||
 in_range "$SIZE" 64 1518 || die_usage "-s: '$SIZE' is not in 64..1518"
 in_range "$ROUNDS" 1 20 || die_usage "-r: '$ROUNDS' is not in 1..20"
 in_range "$FRAMES" 1 4096 || die_usage "-n: '$FRAMES' is not in 1..4096"
+case $SCENARIO in
+plain | clean) KIND=mix ;;
+synflood | reflection) KIND=$SCENARIO ;;
+*) die_usage "-c: '$SCENARIO' is not plain, clean, synflood or reflection" ;;
+esac
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 if [[ -z $TRIAGE_BIN ]]; then
@@ -91,6 +114,12 @@ TRIAGE_BIN=$(realpath "$TRIAGE_BIN")
     die_usage "no dpdk-testpmd (apt-get install dpdk, or pass -p PATH or set TESTPMD)"
 PYTHON=/usr/bin/python3
 [[ -x $PYTHON ]] || PYTHON=$(command -v python3 || true)
+SCRIPT=""
+if [[ $SCENARIO != plain ]]; then
+    SCRIPT=$HERE/scrub_scripts/$SCENARIO.cli
+    [[ -r $SCRIPT ]] || die_usage "no console script $SCRIPT"
+    [[ -n $PYTHON ]] || die_usage "python3 is needed to check the $SCENARIO scenario's counters"
+fi
 
 mkdir -p "$WORKDIR" || { echo "e2e.sh: cannot create $WORKDIR" >&2; exit 2; }
 RUNDIR=$(mktemp -d "$WORKDIR/run.XXXXXX") || { echo "e2e.sh: cannot create a run dir" >&2; exit 2; }
@@ -120,10 +149,12 @@ trap cleanup EXIT
 trap 'echo "e2e.sh: interrupted" >&2; exit 130' INT TERM HUP
 
 # ------------------------------------------------------------ input
-PCAP=$WORKDIR/e2e-v1-${SIZE}B-${FRAMES}.pcap
+# The mix keeps its old name (v1): the same bytes as before scenarios existed.
+if [[ $KIND == mix ]]; then PCAP=$WORKDIR/e2e-v1-${SIZE}B-${FRAMES}.pcap
+else PCAP=$WORKDIR/e2e-v1-$KIND-${SIZE}B-${FRAMES}.pcap; fi
 if [[ ! -s $PCAP ]]; then
     [[ -n $PYTHON ]] || { echo "e2e.sh: python3 is needed to write $PCAP" >&2; exit 1; }
-    if ! "$PYTHON" "$HERE/gen_pcap.py" "$PCAP.tmp.$$" --size "$SIZE" --count "$FRAMES" ||
+    if ! "$PYTHON" "$HERE/gen_pcap.py" "$PCAP.tmp.$$" --kind "$KIND" --size "$SIZE" --count "$FRAMES" ||
         ! mv "$PCAP.tmp.$$" "$PCAP"; then
         rm -f "$PCAP.tmp.$$"
         echo "e2e.sh: cannot write $PCAP" >&2
@@ -173,11 +204,16 @@ run_tool() {
         cmd=("$TESTPMD_BIN" -l "0,1" --no-pci --no-huge -m 1024 --file-prefix "$prefix" "${vdevs[@]}"
              -- --forward-mode=io --stats-period 1 --total-num-mbufs 16384
              --rxd 1024 --txd 1024 --burst 32)
+        # Triage answers a SYN flood out of the port it arrived on (net_pcap
+        # without tx_pcap frees what it is given, as net_null does): testpmd
+        # sends every frame back out of its own port too.
+        [[ $SCENARIO == synflood ]] && cmd+=(--port-topology=loop)
         marker='Rx-pps:'  # the first stats block is printed as forwarding starts
     else
         prefix=perf_tr_$$
         cmd=("$TRIAGE_BIN" -l "0,1" --no-pci --no-huge -m 1024 --file-prefix "$prefix" "${vdevs[@]}"
              -- --stats-interval 1 --stats-json "$RUNDIR/triage.$round.json")
+        [[ -n $SCRIPT ]] && cmd+=(-f "$SCRIPT")
         marker='info triage: triage .* forwarding:'
     fi
     : >"$RUNDIR/$name.$round.all"
@@ -252,6 +288,37 @@ run_tool() {
     return $rc
 }
 
+# ------------------------------------------------------------ scenario check
+# Reads triage's --stats-json; prints what the scrubbing stages did and fails
+# when that is not the scenario: a figure for traffic that took another path
+# than the one named would mislead.
+check_scenario() {
+    "$PYTHON" - "$SCENARIO" "$1" <<'PY'
+import json, sys
+scenario, path = sys.argv[1], sys.argv[2]
+j = json.load(open(path))
+rx, fw, dr = (j["inbound"][k] for k in ("rx", "forwarded", "dropped"))
+drops = {k: v for k, v in j["drops"].items() if v}
+scrub = j["scrub"]
+prot = j["inbound_classes"].get("protected", 0)
+top = ", ".join(f"{k} {v}" for k, v in sorted(drops.items(), key=lambda kv: -kv[1])[:3]) or "none"
+print(f"         (scrub: drops {top}; syn_cookies_sent {scrub['syn_cookies_sent']}, "
+      f"meter_evictions {scrub['meter_evictions']})")
+if rx == 0:
+    ok, why = False, "no frames received"
+elif scenario == "clean":
+    ok, why = dr == 0 and prot == fw == rx, "every frame scrubbed as protected and forwarded, none dropped"
+elif scenario == "synflood":
+    ok = scrub["syn_cookies_sent"] == rx and drops.get("syn_cookie", 0) == rx and fw == 0
+    why = "every SYN answered with a cookie SYN-ACK, none forwarded"
+else:
+    ok = drops.get("rate_destination", 0) >= 0.99 * rx and dr + fw == rx
+    why = "at least 99 % of the frames dropped by the per-destination limit"
+print(f"         (check: {why}: {'yes' if ok else 'NO'})")
+sys.exit(0 if ok else 1)
+PY
+}
+
 # ------------------------------------------------------------ machine
 cpu_model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 [[ -n $cpu_model ]] || cpu_model=$(uname -m)
@@ -259,8 +326,18 @@ dpdk_version=$(pkg-config --modversion libdpdk 2>/dev/null || echo unknown)
 echo "== Triage vs dpdk-testpmd (io), $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 echo "machine : $cpu_model, nproc $(nproc), kernel $(uname -r), DPDK $dpdk_version"
 echo "load    : $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min) before the runs"
-echo "input   : $PCAP ($FRAMES frames of $SIZE B on the wire, IPv4 UDP + TCP SYN, 198.18.0.0/15 -> 198.51.100.0/24)"
-echo "ports   : net_pcap0 (rx_pcap, infinite_rx) -> net_null0 (no-rx); EAL -l 0,1 --no-pci --no-huge"
+case $KIND in
+mix) what="IPv4 UDP + TCP SYN, 198.18.0.0/15 -> 198.51.100.0/24" ;;
+synflood) what="IPv4 TCP SYN + MSS, 198.18.0.0/15 -> 198.51.100.10:443" ;;
+reflection) what="IPv4 UDP from :53/:123/:11211, 198.18.0.0/15 -> 198.51.100.20-23" ;;
+esac
+echo "scenario: $SCENARIO${SCRIPT:+ (triage -f ${SCRIPT#"$HERE"/../})}"
+echo "input   : $PCAP ($FRAMES frames of $SIZE B on the wire, $what)"
+if [[ $SCENARIO == synflood ]]; then
+    echo "ports   : net_pcap0 (rx_pcap, infinite_rx; TX frees) -> itself (triage's SYN-ACKs; testpmd --port-topology=loop); EAL -l 0,1 --no-pci --no-huge"
+else
+    echo "ports   : net_pcap0 (rx_pcap, infinite_rx) -> net_null0 (no-rx); EAL -l 0,1 --no-pci --no-huge"
+fi
 echo "method  : ${SECONDS_PER_RUN}s per run; per-second port-0 RX rate; first $DISCARD samples dropped; median"
 echo "          (samples: testpmd 'Rx-pps' of port 0, triage 'in: rx' of its stats line)"
 echo
@@ -293,6 +370,10 @@ for ((round = 1; round <= ROUNDS; round++)); do
             awk -v rx="${rx:-0}" -v fw="${fw:-0}" -v dr="${dr:-0}" -v s="${secs:-0}" 'BEGIN {
                 printf "         (stats-json: inbound rx %d, forwarded %d, dropped %d in %.2f s = %.2f Mpps mean incl. start-up)\n",
                        rx, fw, dr, s, (s > 0 ? rx / s / 1e6 : 0) }'
+            if [[ $SCENARIO != plain ]] && ! check_scenario "$j"; then
+                echo "e2e.sh: triage's counters do not show the $SCENARIO scenario (see above); logs kept" >&2
+                failed=1
+            fi
         fi
     done
 done
@@ -324,7 +405,7 @@ echo "per CPU : testpmd $tp_cpu Mpps, triage $tr_cpu Mpps per CPU-second of the 
 peak_ratio=$(awk -v a="$tr_hi" -v b="$tp_hi" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else print "n/a" }')
 echo "peak    : testpmd $tp_hi Mpps, triage $tr_hi Mpps (best second of each), ratio $peak_ratio"
 echo "load    : $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min) after the runs"
-echo "RESULT size=$SIZE seconds=$SECONDS_PER_RUN rounds=$ROUNDS testpmd_mpps=$tp_med triage_mpps=$tr_med ratio=$ratio peak_ratio=$peak_ratio cpu_ratio=$cpu_ratio"
+echo "RESULT scenario=$SCENARIO size=$SIZE seconds=$SECONDS_PER_RUN rounds=$ROUNDS testpmd_mpps=$tp_med triage_mpps=$tr_med ratio=$ratio peak_ratio=$peak_ratio cpu_ratio=$cpu_ratio"
 if ((failed)); then
     echo "e2e.sh: at least one run failed or produced no samples (see above)" >&2
     KEEP=1
