@@ -21,8 +21,9 @@
 // Counters: per_admit is the time per admit (CPU time); B_per_source the
 // table's memory per tracked source; evicted the fraction of admits that
 // evicted a live bucket (geometry: also fill_evicted, the fraction of the
-// sources evicted while populating at half load). hash/siphash13 and
-// conform/... time the two parts alone.
+// sources evicted while populating at half load). hash/aes (the AES-round
+// set-index hash), hash/siphash13 (its fallback) and conform/... time the
+// parts alone.
 //
 //   build/perf/bench_meter                            everything
 //   build/perf/bench_meter --benchmark_filter=flood   one family
@@ -219,14 +220,22 @@ void BM_geometry(benchmark::State& state) {
     state.counters["fill_evicted"] = w.fill_evicted;
 }
 
+// The set-index hash alone: arg 0 the AES-round hash (where the CPU has
+// AES-NI), 1 SipHash-1-3 (keyed_hash.h).
 void BM_hash(benchmark::State& state) {
-    Meter m(64, kSip);
+    const auto impl = state.range(0) == 0 ? triage::meter::KeyedHash::Impl::best
+                                          : triage::meter::KeyedHash::Impl::siphash;
+    const Meter::Buckets t(64, kSip, impl);
+    if (state.range(0) == 0 && !t.hasher().uses_aes()) {
+        state.SkipWithError("no AES-NI on this CPU");
+        return;
+    }
     std::vector<Key> keys(256);
     for (size_t i = 0; i < keys.size(); ++i) keys[i] = source(i);
     uint64_t sum = 0;
     size_t i = 0;
     for (auto _ : state) {
-        sum += m.hash(keys[i++ & 255]);
+        sum += t.hash(keys[i++ & 255]);
     }
     benchmark::DoNotOptimize(sum);
     state.SetItemsProcessed(state.iterations());
@@ -260,7 +269,8 @@ void modes(benchmark::internal::Benchmark* b) {
 
 }  // namespace
 
-BENCHMARK(BM_hash)->Name("hash/siphash13");
+BENCHMARK(BM_hash)->Name("hash/aes")->Arg(0);
+BENCHMARK(BM_hash)->Name("hash/siphash13")->Arg(1);
 BENCHMARK(BM_conform)->Name("conform/l1");
 BENCHMARK(BM_admit)->Name("admit")->Apply(sizes);
 BENCHMARK(BM_admit_prefetch)->Name("admit_prefetch")->Apply(sizes);

@@ -3,8 +3,9 @@
 // authenticated sources, solicited flows.
 //
 // The design follows from three facts about a flood:
-//   - Keys are chosen by the sender. The set index is keyed SipHash-1-3 (a
-//     per-boot random key), so a sender cannot aim keys at one set; and even
+//   - Keys are chosen by the sender. The set index is a keyed hash (AES
+//     rounds or SipHash-1-3 under a per-boot random key: keyed_hash.h), so a
+//     sender cannot aim keys at one set; and even
 //     if a set fills with colliding keys, a lookup reads that one set and
 //     nothing else (no chains, no probing into neighbours).
 //   - A spoofed flood brings a new key with almost every packet. So a miss
@@ -30,8 +31,9 @@
 // geometry runs found 10.4 % of the sources evicted with 2 ways, 3.7 % with
 // 4, 0.8 % with 8 and 0.08 % with 16, while a prefetched admit over a million
 // sources (or one that evicts, in a flood) cost about 55-65 ns with 2 or 4
-// ways, 75-110 with 8 and 105-135 with 16 (a busy 2-core 2 GHz VM; the hash
-// is 20-25 ns of it). 4 ways cost next to nothing over 2 and evict a third
+// ways, 75-110 with 8 and 105-135 with 16 (a busy 2-core 2 GHz VM, with
+// SipHash-1-3 as the hash: 20-25 ns of it; the AES-round hash that replaced
+// it on AES-NI machines costs a few). 4 ways cost next to nothing over 2 and evict a third
 // as often; more ways buy utilisation with lookups that read and compare
 // more lines on every miss, which is what a flood consists of.
 #pragma once
@@ -45,6 +47,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "keyed_hash.h"
 #include "siphash.h"
 
 namespace triage::meter {
@@ -95,17 +98,6 @@ void* map_zeroed(size_t bytes);
 void unmap(void* p, size_t bytes) noexcept;
 
 template <class K>
-inline constexpr size_t kKeyWords = (sizeof(K) + 7) / 8;
-
-template <class K>
-[[gnu::always_inline]] inline uint64_t hash_key(const net::SipKey& sip, const K& k) noexcept {
-    uint64_t w[kKeyWords<K>];
-    w[kKeyWords<K> - 1] = 0;  // zero padding of the last word
-    std::memcpy(w, &k, sizeof(K));
-    return net::siphash13_words(sip, w);
-}
-
-template <class K>
 [[gnu::always_inline]] inline bool same_key(const K& a, const K& b) noexcept {
     return std::memcmp(&a, &b, sizeof(K)) == 0;
 }
@@ -139,7 +131,8 @@ public:
     // At least `capacity` entries (rounded up to a power-of-two number of
     // sets, at least one). Throws std::bad_alloc if the memory is not there
     // and std::length_error for an absurd capacity.
-    Table(size_t capacity, const net::SipKey& key) : sip_(key) {
+    Table(size_t capacity, const net::SipKey& key, KeyedHash::Impl impl = KeyedHash::Impl::best)
+        : hash_(key, impl) {
         constexpr size_t kMaxSets = (size_t{1} << 40) / kSetBytes;  // 1 TiB
         if (capacity / Ways >= kMaxSets) throw std::length_error("meter::Table: capacity too large");
         const size_t want = std::max<size_t>(1, (capacity + Ways - 1) / Ways);
@@ -159,7 +152,8 @@ public:
     }
 
     // --- hot path ---
-    uint64_t hash(const key_type& k) const noexcept { return detail::hash_key(sip_, k); }
+    uint64_t hash(const key_type& k) const noexcept { return hash_(k); }
+    const KeyedHash& hasher() const noexcept { return hash_; }
     // For a burst: hash and prefetch every packet's set first, then look up,
     // so the memory accesses overlap instead of queueing behind each other.
     void prefetch(uint64_t h) const noexcept {
@@ -262,14 +256,14 @@ private:
         std::swap(slots_, o.slots_);
         std::swap(mask_, o.mask_);
         std::swap(bytes_, o.bytes_);
-        std::swap(sip_, o.sip_);
+        std::swap(hash_, o.hash_);
         std::swap(stats_, o.stats_);
     }
 
     Entry* slots_ = nullptr;
     size_t mask_ = 0;   // sets - 1
     size_t bytes_ = 0;  // of the mapping
-    net::SipKey sip_;
+    KeyedHash hash_;
     TableStats stats_;
 };
 

@@ -175,7 +175,7 @@ private:
         }
         if (D == Dir::inbound && s.owned) {
             s.dec = policy::decide(*snap_, s.v);
-            if (s.dec.verdict == policy::Verdict::protected_) s.prep = scrub_.prepare(*snap_, s.dec.protect, s.v);
+            if (s.dec.verdict == policy::Verdict::protected_) scrub_.prepare(*snap_, s.dec.protect, s.v, s.prep);
         }
         return s.len;
     }

@@ -58,18 +58,25 @@ public:
     struct Prepared {
         uint8_t cls = kNoClass;  // traffic class before the solicited check
         bool exempt = false;     // ICMP PTB / ND: passes every stage
-        bool src_hashed = false; // src_hash is the source bucket of cls
+        bool src_hashed = false; // src_key/src_hash: the source bucket of cls
+        bool dst_hashed = false; // dst_key/dst_hash: the destination bucket of cls
         bool auth_hashed = false;
         uint64_t src_hash = 0;
+        uint64_t dst_hash = 0;
         uint64_t auth_hash = 0;
+        meter::Key src_key;
+        meter::Key dst_key;
     };
 
-    [[gnu::always_inline]] Prepared prepare(const policy::Snapshot& s, uint32_t pi, const net::PacketView& v) {
+    // Fills `p` in place (a copy of a just-built struct would reload it over
+    // its piecemeal stores: a store-forwarding stall per packet).
+    [[gnu::always_inline]] void prepare(const policy::Snapshot& s, uint32_t pi, const net::PacketView& v, Prepared& p) {
         using namespace net;
         const policy::Snapshot::ProtectedRt& pr = s.protect[pi];
         const policy::PolicyRt& pol = s.policies[pr.policy];
         const bool later = v.has(view_flag::later_fragment);
-        Prepared p;
+        p.cls = kNoClass;
+        p.exempt = p.src_hashed = p.dst_hashed = p.auth_hashed = false;
         if (v.has(view_flag::fragment)) {
             // The first fragment of an amplified answer (big DNS responses
             // are fragmented) still counts against its reflection vector;
@@ -107,11 +114,19 @@ public:
             }
         }
         if (p.cls != kNoClass && (pol.src_on >> p.cls & 1u)) {
-            p.src_hash = src_.hash(source_key(v, pol, p.cls, pr.policy));
+            const meter::Key k = source_key(v, pol, p.cls, pr.policy);
+            p.src_hash = src_.hash(k);
+            p.src_key = k;
             p.src_hashed = true;
             src_.prefetch(p.src_hash);
         }
-        return p;
+        if (p.cls != kNoClass && (pol.dst_on >> p.cls & 1u)) {
+            const meter::Key k = dest_key(v, p.cls, pr.policy);
+            p.dst_hash = dst_.hash(k);
+            p.dst_key = k;
+            p.dst_hashed = true;
+            dst_.prefetch(p.dst_hash);
+        }
     }
 
     // An inbound IP frame toward protected prefix `pi` (not allow-listed),
@@ -146,9 +161,9 @@ public:
         if (cls != kNoClass) {
             k_.class_packets[cls].add();
             if (pol.src_on >> cls & 1u) {
-                const meter::Key key = source_key(v, pol, cls, pr.policy);
-                const uint64_t h = p.src_hashed && cls == p.cls ? p.src_hash : src_.hash(key);
-                if (!src_.admit(key, h, pol.src[cls], now, len)) {
+                const bool ready = p.src_hashed && cls == p.cls;
+                const meter::Key key = ready ? p.src_key : source_key(v, pol, cls, pr.policy);
+                if (!src_.admit(key, ready ? p.src_hash : src_.hash(key), pol.src[cls], now, len)) {
                     k_.class_dropped[cls].add();
                     return {Outcome::drop, Drop::rate_source};
                 }
@@ -173,10 +188,13 @@ public:
             }
             k_.scrub[static_cast<unsigned>(telemetry::Scrub::auth_passed)].add();
         }
-        if (cls != kNoClass && (pol.dst_on >> cls & 1u) &&
-            !dst_.admit(dest_key(v, cls, pr.policy), pol.dst[cls], now, len)) {
-            k_.class_dropped[cls].add();
-            return {Outcome::drop, Drop::rate_destination};
+        if (cls != kNoClass && (pol.dst_on >> cls & 1u)) {
+            const bool ready = p.dst_hashed && cls == p.cls;
+            const meter::Key key = ready ? p.dst_key : dest_key(v, cls, pr.policy);
+            if (!dst_.admit(key, ready ? p.dst_hash : dst_.hash(key), pol.dst[cls], now, len)) {
+                k_.class_dropped[cls].add();
+                return {Outcome::drop, Drop::rate_destination};
+            }
         }
         if (pol.signatures && s.signatures && !later && v.payload_off < v.l4_off + v.l4_len) {
             const uint32_t end = v.l4_off + v.l4_len;

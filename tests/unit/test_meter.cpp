@@ -6,6 +6,8 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <bit>
+#include <cstdio>
 #include <array>
 #include <cstdint>
 #include <cstring>
@@ -564,6 +566,87 @@ TEST(TableCollisions, PlacementDependsOnTheKey) {
     }
     EXPECT_EQ(same_a2, 2000u);
     EXPECT_LT(same_b, 20u);  // 1024 sets: ~2 by chance
+}
+
+// ---- keyed hash ---------------------------------------------------------------
+
+using triage::meter::KeyedHash;
+
+// Both implementations, so the SipHash fallback stays tested on AES machines.
+std::vector<KeyedHash::Impl> impls() {
+    if (!KeyedHash::cpu_has_aes()) {
+        std::fprintf(stderr, "NOTE: this CPU has no AES-NI: only the SipHash-1-3 path is tested here\n");
+        return {KeyedHash::Impl::siphash};
+    }
+    return {KeyedHash::Impl::best, KeyedHash::Impl::siphash};
+}
+
+TEST(KeyedHash, ImplementationChoice) {
+    EXPECT_EQ(KeyedHash(kSip).uses_aes(), KeyedHash::cpu_has_aes());
+    EXPECT_FALSE(KeyedHash(kSip, KeyedHash::Impl::siphash).uses_aes());
+    // The fallback is SipHash-1-3 of the key's bytes, zero-padded to words.
+    const Key k = host4("198.51.100.7", 3);
+    uint64_t w[3] = {};
+    std::memcpy(w, &k, sizeof k);
+    EXPECT_EQ(KeyedHash(kSip, KeyedHash::Impl::siphash)(k), triage::net::siphash13_words(kSip, w));
+}
+
+TEST(KeyedHash, EveryKeyBitAndTheSecretMatter) {
+    for (const KeyedHash::Impl impl : impls()) {
+        const KeyedHash h(kSip, impl), other(SipKey{kSip.k0, kSip.k1 ^ 0x100}, impl);
+        for (const auto& [key, flow] : {std::pair{host6(0x0123456789abcdefull, 5), false}, std::pair{Key{}, true}}) {
+            FlowKey fk{};
+            std::memcpy(fk.addr, key.addr, 16);
+            fk.remote_port = 53;
+            const uint64_t base = flow ? h(fk) : h(key);
+            EXPECT_NE(base, flow ? other(fk) : other(key));
+            const size_t bytes = flow ? sizeof fk : sizeof key;
+            for (size_t bit = 0; bit < 8 * bytes; ++bit) {
+                Key k2 = key;
+                FlowKey f2 = fk;
+                auto* raw = flow ? reinterpret_cast<uint8_t*>(&f2) : reinterpret_cast<uint8_t*>(&k2);
+                raw[bit / 8] ^= static_cast<uint8_t>(1u << (bit % 8));
+                const uint64_t x = (flow ? h(f2) : h(k2)) ^ base;
+                // Avalanche: about half the output bits flip, never few.
+                EXPECT_GE(std::popcount(x), 12) << "bit " << bit << " of a " << bytes << "-byte key, aes " << h.uses_aes();
+            }
+        }
+    }
+}
+
+// What a flood sends: consecutive addresses, and addresses that differ only
+// in the bits a prefix mask keeps. They must spread over the sets like
+// random keys: chi-square over 1024 sets within a loose bound.
+TEST(KeyedHash, StructuredKeysSpreadOverSets) {
+    for (const KeyedHash::Impl impl : impls()) {
+        Table<Bucket, 4> t(4096, kSip, impl);
+        ASSERT_EQ(t.hasher().uses_aes(), impl == KeyedHash::Impl::best);
+        for (int pattern = 0; pattern < 3; ++pattern) {
+            std::vector<unsigned> count(1024);
+            constexpr unsigned kN = 1024 * 64;
+            for (uint32_t i = 0; i < kN; ++i) {
+                Key k{};
+                if (pattern == 0) {  // 198.18.0.0 + i
+                    Addr a{};
+                    const uint32_t be = htonl((198u << 24 | 18u << 16) + i);
+                    std::memcpy(a.data(), &be, 4);
+                    k = source_key(a.data(), 4, 32, 1);
+                } else if (pattern == 1) {  // 2001:db8:i::/64
+                    Addr a = A("2001:db8::");
+                    a[4] = static_cast<uint8_t>(i >> 8);
+                    a[5] = static_cast<uint8_t>(i);
+                    k = source_key(a.data(), 6, 64, 2);
+                } else {  // one address, every class and scope
+                    k = source_key(A("203.0.113.9").data(), 4, 32, static_cast<uint8_t>(i), static_cast<uint8_t>(i >> 8));
+                }
+                ++count[t.set_index(t.hash(k))];
+            }
+            double chi2 = 0;
+            for (unsigned c : count) chi2 += (c - 64.0) * (c - 64.0) / 64.0;
+            // 1023 degrees of freedom: mean 1023, sd 45; 1300 is 6 sd.
+            EXPECT_LT(chi2, 1300) << "pattern " << pattern << " aes " << t.hasher().uses_aes();
+        }
+    }
 }
 
 // 1000x capacity of spoofed sources, one packet each, while a real source

@@ -12,6 +12,7 @@
 #include <ostream>
 #include <set>
 #include <string>
+#include <random>
 #include <vector>
 
 #include "net.h"
@@ -1119,6 +1120,33 @@ TEST(Checksum, SeedAndCarryFold) {
     EXPECT_EQ(ones_complement_sum(b, 0, 0x1234), 0x1234);
     EXPECT_EQ(ones_complement_sum(b, 0), 0);
     EXPECT_EQ(internet_checksum(b, 0), 0xffff);
+}
+
+// The word-at-a-time sum against the RFC 1071 byte-pair definition: every
+// length 0..96 (odd tails), every alignment 0..7, seeds up to 32 bits, and
+// data that makes the carries fold (runs of 0xff).
+TEST(Checksum, WordSumMatchesBytePairDefinition) {
+    const auto reference = [](const uint8_t* p, size_t n, uint32_t seed) {
+        uint64_t sum = seed;
+        size_t i = 0;
+        for (; i + 1 < n; i += 2) sum += static_cast<uint32_t>(p[i] << 8 | p[i + 1]);
+        if (i < n) sum += static_cast<uint32_t>(p[i] << 8);
+        while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+        return static_cast<uint16_t>(sum);
+    };
+    std::mt19937 rng(7);
+    std::vector<uint8_t> buf(128);
+    for (int trial = 0; trial < 4; ++trial) {
+        for (auto& b : buf) b = trial == 3 ? 0xff : trial == 2 ? 0 : static_cast<uint8_t>(rng());
+        for (size_t off = 0; off < 8; ++off) {
+            for (size_t n = 0; n <= 96; ++n) {
+                for (uint32_t seed : {0u, 1u, 0xffffu, 0x10000u, static_cast<uint32_t>(rng() & 0xfffff), 0xffffffffu}) {
+                    ASSERT_EQ(ones_complement_sum(buf.data() + off, n, seed), reference(buf.data() + off, n, seed))
+                        << "trial " << trial << " offset " << off << " length " << n << " seed " << seed;
+                }
+            }
+        }
+    }
 }
 
 TEST(Checksum, KnownIpv4Header) {
