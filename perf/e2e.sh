@@ -19,7 +19,7 @@
 # scrubbing scenario, when triage's counters show another path than the
 # scenario's), 2 on usage.
 #
-# usage: perf/e2e.sh [-c SCENARIO] [-t SECONDS] [-s SIZE] [-r ROUNDS] [-n FRAMES]
+# usage: perf/e2e.sh [-c SCENARIO] [-t SECONDS] [-d SAMPLES] [-s SIZE] [-r ROUNDS] [-n FRAMES]
 #                    [-x TRIAGE] [-p TESTPMD] [-w WORKDIR] [-k]
 set -uo pipefail
 
@@ -44,6 +44,10 @@ usage: perf/e2e.sh [options]
   -p TESTPMD  the testpmd binary (default: $TESTPMD, else dpdk-testpmd on PATH)
   -w WORKDIR  where the pcap is cached and runs write their logs
               (default: ${TMPDIR:-/tmp}/triage-perf-$UID)
+  -d SAMPLES  leading per-second samples dropped from each run (default 2: start-up,
+              caches). Some VMs print testpmd's stats every 2 s instead of every
+              second (their TSC and the kernel clock disagree slightly); the smoke
+              tests use -t 5 -d 1 so that still leaves a sample
   -k          keep this invocation's logs (printed at the end)
 EOF
 }
@@ -67,7 +71,7 @@ DISCARD=2           # leading samples dropped (start-up, caches, first interval)
 START_TIMEOUT=60    # seconds a tool may take to start forwarding
 STOP_TIMEOUT=20     # seconds a tool may take to exit after SIGINT
 
-while getopts ":c:t:s:r:n:x:p:w:kh" opt; do
+while getopts ":c:t:s:r:n:x:p:w:d:kh" opt; do
     case $opt in
     c) SCENARIO=$OPTARG ;;
     t) SECONDS_PER_RUN=$OPTARG ;;
@@ -77,6 +81,7 @@ while getopts ":c:t:s:r:n:x:p:w:kh" opt; do
     x) TRIAGE_BIN=$OPTARG ;;
     p) TESTPMD_BIN=$OPTARG ;;
     w) WORKDIR=$OPTARG ;;
+    d) DISCARD=$OPTARG ;;
     k) KEEP=1 ;;
     h) usage; exit 0 ;;
     :) die_usage "-$OPTARG needs a value" ;;
@@ -89,6 +94,7 @@ shift $((OPTIND - 1))
 in_range() { [[ $1 =~ ^[0-9]+$ ]] && ((10#$1 >= $2 && 10#$1 <= $3)); }
 in_range "$SECONDS_PER_RUN" 3 3600 ||
     die_usage "-t: '$SECONDS_PER_RUN' is not a whole number of seconds in 3..3600 (the first 2 samples are dropped)"
+in_range "$DISCARD" 0 100 || die_usage "-d: '$DISCARD' is not a sample count in 0..100"
 in_range "$SIZE" 64 1518 || die_usage "-s: '$SIZE' is not in 64..1518"
 in_range "$ROUNDS" 1 20 || die_usage "-r: '$ROUNDS' is not in 1..20"
 in_range "$FRAMES" 1 4096 || die_usage "-n: '$FRAMES' is not in 1..4096"
