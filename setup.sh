@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Triage set-up for a fresh Debian 12 machine.
-#   ./setup.sh demo   install what is missing, build, run the bundled traffic mix through triage
+#   ./setup.sh demo   install what is missing, build, run the bundled clinic drill through triage
 #   ./setup.sh test   install what is missing, build, run the whole test suite
 #                     (unit, golden pcap, two-worker, namespace lab, perf smoke, and the
 #                      clang ASan+UBSan unit tests and bounded libFuzzer run)
@@ -42,20 +42,12 @@ build() {
 demo() {
     install_missing "${BUILD_PKGS[@]}"
     build
-    local out
-    out=$(mktemp -d /tmp/triage-demo.XXXXXX)
-    log "pushing the bundled clinic traffic mix (config/demo) through triage"
-    # No NIC and no hugepages: both ports are pcap vdevs; --no-pci keeps the EAL
-    # away from the host's own NIC.
-    build/app/triage/triage -l 0,1 --no-pci --no-huge -m 256 --file-prefix "triage_demo_$$" \
-        --log-level=lib.eal:error \
-        --vdev "net_pcap0,rx_pcap=config/demo/outside.pcap,tx_pcap=$out/to-uplink.pcap" \
-        --vdev "net_pcap1,rx_pcap=config/demo/inside.pcap,tx_pcap=$out/to-clinic.pcap" \
-        -- --exit-on-eof --stats-interval 0 --stats-json "$out/stats.json"
-    rm -rf "/var/run/dpdk/triage_demo_$$"   # the EAL's runtime dir, kept for secondary processes
-    echo
-    echo "Frames delivered to the clinic: $out/to-clinic.pcap; to the uplink: $out/to-uplink.pcap"
-    echo "Every counter: $out/stats.json"
+    log "drill: the bundled clinic scenario (config/scenarios/clinic.scn) through triage"
+    # No NIC and no hugepages: triage-gen starts the real triage on two memif
+    # ports (--no-pci, --no-huge, its own --file-prefix) and plays the
+    # patients, the clinic's PCs, the attackers and the servers around it.
+    # Exit status: 0 when the verdict is PASS, 1 when it is FAIL.
+    build/app/triage-gen/triage-gen drill config/scenarios/clinic.scn
 }
 
 run_tests() {

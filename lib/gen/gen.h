@@ -1,5 +1,5 @@
 // lib/gen: the byte-level frame builder shared by the tests, the benchmarks
-// and (next) triage-gen's scenarios. Every field the parser looks at can be
+// and triage-gen's scenarios (scenario.h, traffic.h). Every field the parser looks at can be
 // forced to a wrong value, so each malformed reason can be produced from an
 // otherwise well-formed frame. L4 checksums are left zero (the parser never
 // reads them) unless fill_l4_checksum() is called on the finished frame.
@@ -104,6 +104,7 @@ struct Ipv4 {
     int ihl = -1;           // 32-bit words; -1 derives it from the options
     int total_length = -1;  // -1 is header + payload
     bool corrupt_checksum = false;
+    uint16_t id = 0x1c46;   // identification
 };
 
 inline Bytes ipv4(const Ipv4& h, const Bytes& payload) {
@@ -118,7 +119,7 @@ inline Bytes ipv4(const Ipv4& h, const Bytes& payload) {
     b.push_back(static_cast<uint8_t>(h.version << 4 | (ihl & 0x0f)));
     b.push_back(0);  // DSCP/ECN
     push16(b, static_cast<uint16_t>(total));
-    push16(b, 0x1c46);  // identification
+    push16(b, h.id);
     push16(b, h.frag);
     b.push_back(h.ttl);
     b.push_back(h.proto);
@@ -145,13 +146,14 @@ struct Ipv6 {
     uint8_t hop_limit = 64;
     uint8_t version = 6;
     int payload_length = -1;  // -1 is the payload size
+    uint32_t flow = 0xabcde;  // flow label (20 bits)
 };
 
 inline Bytes ipv6(const Ipv6& h, const Bytes& payload) {
     const unsigned plen = h.payload_length >= 0 ? static_cast<unsigned>(h.payload_length)
                                                 : static_cast<unsigned>(payload.size());
     Bytes b;
-    push32(b, static_cast<uint32_t>(h.version) << 28 | 0x000abcdeu);  // flow label
+    push32(b, static_cast<uint32_t>(h.version) << 28 | (h.flow & 0xfffffu));
     push16(b, static_cast<uint16_t>(plen));
     b.push_back(h.next);
     b.push_back(h.hop_limit);

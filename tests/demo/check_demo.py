@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""The README's main job: the bundled demo mix through the real triage binary.
+"""The bundled demo mix (config/demo: clean clinic traffic and malformed junk)
+through the real triage binary on net_pcap ports.
 Checks the counters against what the generator put in (every junk frame
 dropped with its reason, every clinic frame delivered), so the demo can't
 silently degrade."""
