@@ -329,7 +329,7 @@ int cmd_drill(int argc, char** argv, const char* self) {
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     std::vector<std::string> eal{"triage-gen", "-l", "0", "--no-pci", "--no-huge", "-m", "512",
-                                 "--file-prefix", gen_prefix, "--log-level=lib.eal:error", "--log-level=pmd.net.memif:error",
+                                 "--file-prefix", gen_prefix, "--no-telemetry", "--log-level=lib.eal:error", "--log-level=pmd.net.memif:error",
                                  "--vdev", "net_memif0,role=client,id=0,socket=" + sock,
                                  "--vdev", "net_memif1,role=client,id=1,socket=" + sock};
     if (!eal_init(eal, err)) return fail(err);
