@@ -1,6 +1,7 @@
 // triage-gen: lab traffic for Triage. Builds scenario pcaps, replays pcaps or
 // scenarios out of DPDK ports at a set rate, and runs drills against a real
 // triage. See docs/lab.md and docs/scenarios.md.
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -102,9 +103,11 @@ int cmd_build(int argc, char** argv) {
         } else if (a == "--start-time") {
             if (!(v = value("seconds since 1970"))) return 2;
             char* end;
+            errno = 0;
             start_s = std::strtoull(v, &end, 10);
-            if (*end || !*v) {
-                std::fprintf(stderr, "triage-gen build: --start-time: '%s' is not whole seconds since 1970\n", v);
+            // pcap keeps 32-bit seconds: the whole scenario must fit.
+            if (*end || !*v || *v == '-' || errno || start_s > 4000000000ull) {
+                std::fprintf(stderr, "triage-gen build: --start-time: '%s' is not whole seconds since 1970 in 0..4000000000\n", v);
                 return 2;
             }
         } else if (a == "-h" || a == "--help") {
@@ -131,9 +134,20 @@ int cmd_build(int argc, char** argv) {
         return 2;
     }
     PcapWriter w_all, w_out, w_in;
+    if (start_s * 1'000'000'000 + sc.duration_ns + sc.rtt_ns * 4 > 4294967295ull * 1'000'000'000) {
+        std::fprintf(stderr, "triage-gen build: --start-time %llu: the scenario would end past 2106 (pcap's 32-bit seconds)\n",
+                     static_cast<unsigned long long>(start_s));
+        return 2;
+    }
     if ((!all.empty() && !w_all.open(all, err)) || (!outside.empty() && !w_out.open(outside, err)) ||
         (!inside.empty() && !w_in.open(inside, err))) {
         std::fprintf(stderr, "triage-gen: %s\n", err.c_str());
+        // Leave nothing half made: remove the captures this run opened.
+        for (auto [w, path] : {std::pair{&w_all, &all}, std::pair{&w_out, &outside}, std::pair{&w_in, &inside}})
+            if (w->is_open()) {
+                w->close();
+                std::remove(path->c_str());
+            }
         return 2;
     }
     print_streams(sc, stdout);

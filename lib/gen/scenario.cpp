@@ -1,5 +1,7 @@
 #include "scenario.h"
 
+#include <sys/stat.h>
+
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -353,7 +355,7 @@ bool parse_stream(const std::vector<std::string>& w, unsigned line, Stream& s, s
         case Kind::udp_flood: s.size = 512; break;
         case Kind::reflection: s.size = kVectors[static_cast<unsigned>(s.vector)].size; break;
         case Kind::icmp_flood: s.size = s.src.family == 4 ? 98 : 118; break;
-        case Kind::fragment_flood: s.size = 1024; break;
+        case Kind::fragment_flood: s.size = s.src.family == 4 ? 1034 : 1030; break;  // 1000 / 968 bytes of data
         default: break;
         }
     }
@@ -465,7 +467,7 @@ bool parse_scenario(std::string_view text, std::string_view origin, std::string_
                         "' (statements: name, description, duration, seed, rtt, config, stream, expect)");
         }
     }
-    ++line;  // messages below point past the end
+    if (text.ends_with('\n') && line > 0) --line;  // no line after the last newline: messages name the last
     if (out.streams.empty()) return fail("no streams (add: stream NAME KIND key value ...)");
     uint64_t last = 0;
     for (const Stream& s : out.streams)
@@ -494,6 +496,11 @@ bool parse_scenario(std::string_view text, std::string_view origin, std::string_
 }
 
 bool load_scenario(const std::string& path, Scenario& out, std::string& err) {
+    struct stat st {};
+    if (stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+        err = path + ": cannot read the scenario file: not a regular file";
+        return false;
+    }
     std::ifstream in(path, std::ios::binary);
     if (!in) {
         err = path + ": cannot open the scenario file: " + std::strerror(errno);

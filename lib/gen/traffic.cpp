@@ -1,5 +1,6 @@
 #include "traffic.h"
 
+#include <algorithm>
 #include <cstring>
 #include <iterator>
 
@@ -70,9 +71,11 @@ Bytes reflection_payload(Vector v, size_t len) {
         }
         return b;  // exactly len bytes; the serial lands in the last record's text
     }
-    case Vector::ntp:  // mode 7 MON_GETLIST_1 response
-        b = {0xd7, 0x00, 0x03, 0x2a, 0x00, 0x06, 0x00, 0x48};
+    case Vector::ntp: {  // mode 7 MON_GETLIST_1 response: as many 72-byte items as fit
+        const size_t items = len >= 8 + 72 ? std::min<size_t>((len - 8) / 72, 0xfff) : 0;
+        b = {0xd7, 0x00, 0x03, 0x2a, static_cast<uint8_t>(items >> 8), static_cast<uint8_t>(items), 0x00, 0x48};
         break;
+    }
     case Vector::memcached:  // UDP frame header, then a stats/get answer
         b = {0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00};
         append_text(b, "VALUE a 0 1048576\r\n");
@@ -82,9 +85,25 @@ Bytes reflection_payload(Vector v, size_t len) {
                     "HTTP/1.1 200 OK\r\nCACHE-CONTROL: max-age=1800\r\nEXT:\r\nLOCATION: "
                     "http://192.0.2.1:1900/rootDesc.xml\r\nSERVER: Linux UPnP/1.0\r\nST: upnp:rootdevice\r\n\r\n");
         break;
-    case Vector::cldap:  // LDAP searchResEntry
-        b = {0x30, 0x84, 0x00, 0x00, 0x0b, 0xb8, 0x02, 0x01, 0x01, 0x64, 0x84, 0x00, 0x00, 0x0b, 0xaf};
-        break;
+    case Vector::cldap: {  // LDAPMessage { id 1, searchResEntry { "", { "name": { value } } } }
+        if (len < 51) break;   // 47 bytes of BER around a value of at least the serial
+        const auto vl = static_cast<uint32_t>(len - 47);
+        auto ber = [&b](uint8_t tag, uint32_t n) {
+            b.push_back(tag);
+            b.push_back(0x84);
+            push32(b, n);
+        };
+        ber(0x30, vl + 41);
+        b.insert(b.end(), {0x02, 0x01, 0x01});
+        ber(0x64, vl + 32);
+        b.insert(b.end(), {0x04, 0x00});
+        ber(0x30, vl + 24);
+        ber(0x30, vl + 18);
+        b.insert(b.end(), {0x04, 0x04, 'n', 'a', 'm', 'e'});
+        ber(0x31, vl + 6);
+        ber(0x04, vl);
+        break;  // the value is the filler below
+    }
     case Vector::count_: break;
     }
     if (b.size() + 4 > len) b.resize(len >= 4 ? len - 4 : 0);
@@ -168,15 +187,19 @@ Bytes flood_frame(const Scenario& sc, unsigned s, uint64_t i) {
     }
     case Kind::fragment_flood: {
         // Later fragments of big UDP datagrams: no ports, nothing to reassemble.
-        const uint16_t offset = static_cast<uint16_t>(185 * (1 + (r >> 8) % 40));  // 8-byte units
+        // Data is a multiple of 8 bytes (a fragment with more to come must be)
+        // and offset * 8 + data stays within 65535.
+        const size_t data = fam == 4 ? (st.size - l3) & ~size_t{7} : (st.size - l3 - 8) & ~size_t{7};
+        const size_t max_units = (65535 - data) / 8;
+        const uint16_t offset = static_cast<uint16_t>(1 + (r >> 8) % std::min<size_t>(max_units, 7400));
         const bool more = (r & 1) != 0;
         if (fam == 4) {
-            Bytes payload = filler(st.size - l3, static_cast<uint8_t>(r));
+            Bytes payload = filler(data, static_cast<uint8_t>(r));
             put_serial_last(payload, serial);
             return ip_wrap(fam, src, dst, net::ip_proto::udp, s, payload,
                            static_cast<uint16_t>((more ? kMF : 0) | offset));
         }
-        Bytes payload = filler(st.size - l3 - 8, static_cast<uint8_t>(r));
+        Bytes payload = filler(data, static_cast<uint8_t>(r));
         put_serial_last(payload, serial);
         return ip_wrap(fam, src, dst, net::ip_proto::ipv6_fragment, s,
                        cat(ipv6_frag(net::ip_proto::udp, offset, more), payload));
