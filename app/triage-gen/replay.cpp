@@ -210,6 +210,13 @@ int cmd_replay(int argc, char** argv) {
         }
     }
 
+    for (size_t k = 0; k < frames.size(); ++k)
+        if (frames[k].bytes.size() > RTE_MBUF_DEFAULT_DATAROOM) {
+            std::fprintf(stderr, "triage-gen: %s: frame %zu is %zu bytes; replay sends frames of at most %u bytes\n",
+                         pcap.empty() ? scen.c_str() : pcap.c_str(), k + 1, frames[k].bytes.size(),
+                         RTE_MBUF_DEFAULT_DATAROOM);
+            return 2;
+        }
     if (!eal_init(eal, err)) {
         std::fprintf(stderr, "triage-gen: %s\n", err.c_str());
         return 2;
