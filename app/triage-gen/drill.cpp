@@ -395,15 +395,18 @@ int cmd_drill(int argc, char** argv, const char* self) {
         }
         if (!quiet && now >= next_line) {
             const auto& r = live.results();
-            std::printf("[%2llus]", static_cast<unsigned long long>(next_line / 1'000'000'000));
+            std::string line;
             for (size_t s = 0; s < r.size(); ++s) {
                 const uint64_t ds = r[s].sent_packets - last_sent[s], dd = r[s].delivered_packets - last_deliv[s];
                 last_sent[s] = r[s].sent_packets;
                 last_deliv[s] = r[s].delivered_packets;
-                if (ds || dd) std::printf(" %s %s/%s", sc.streams[s].name.c_str(), fmt_count(dd).c_str(), fmt_count(ds).c_str());
+                if (ds || dd) line += " " + sc.streams[s].name + " " + fmt_count(dd) + "/" + fmt_count(ds);
             }
-            std::printf("  (delivered/sent packets this second)\n");
-            std::fflush(stdout);
+            if (!line.empty()) {
+                std::printf("[%2llus]%s  (delivered/sent packets this second)\n",
+                            static_cast<unsigned long long>(next_line / 1'000'000'000), line.c_str());
+                std::fflush(stdout);
+            }
             next_line += 1'000'000'000;
         }
         if (waitpid(tr, &tr_status, WNOHANG) == tr) {

@@ -28,7 +28,7 @@ void usage(FILE* to) {
                  "  replay [EAL options] -- (--pcap FILE | --scenario FILE) [options]\n"
                  "        send a capture or a scenario out of a DPDK port at a set rate, count what comes back\n"
                  "        (triage-gen replay -- --help for the options)\n"
-                 "  drill SCENARIO [--config FILE] [--triage PATH] [--json FILE] [--workdir DIR] [--quiet]\n"
+                 "  drill SCENARIO [--config FILE | --no-config] [--triage PATH] [--json FILE] [--workdir DIR] [--quiet]\n"
                  "        run the scenario through a real triage on memif ports (no NIC needed) and report\n"
                  "        what was delivered and dropped, and a verdict (exit 0 pass, 1 fail, 2 error)\n"
                  "  kinds  list the stream kinds and reflection vectors a scenario can use\n"
@@ -42,7 +42,7 @@ void print_streams(const Scenario& sc, FILE* to) {
                  sc.streams.size(), sc.description.empty() ? "" : " - ", sc.description.c_str());
     for (const Stream& s : sc.streams) {
         const uint64_t n = s.events(sc.duration_ns);
-        std::fprintf(to, "  %-14s %-15s %-7s %10.0f %-10s from %s for %s: %llu %s\n", s.name.c_str(),
+        std::fprintf(to, "  %-14s %-15s %-7s %10g %-10s from %s for %s: %llu %s\n", s.name.c_str(),
                      kind_name(s.kind), s.legit() ? "legit" : "attack", s.rate,
                      kind_is_session(s.kind) ? "sessions/s" : "pps", format_ns(s.start_ns).c_str(),
                      format_ns(s.end_ns(sc.duration_ns) - s.start_ns).c_str(), static_cast<unsigned long long>(n),

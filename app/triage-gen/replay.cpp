@@ -39,8 +39,8 @@ void replay_usage(FILE* to) {
                  "  --speed X             the source's timing divided by X (2 = twice as fast)\n"
                  "  --top                 as fast as the port takes them\n"
                  "Options:\n"
-                 "  --tx-port N           send out of port N (default 0)\n"
-                 "  --rx-port N|none      also count what arrives on port N (default 1 when it exists);\n"
+                 "  --tx-port N           send out of port N (default 0; 1 with --side inside)\n"
+                 "  --rx-port N|none      also count what arrives on port N (default the other of 0 and 1);\n"
                  "                        the TX port's own arrivals are always counted\n"
                  "  --loop N              send the source N times (default 1; 0 = until --duration or Ctrl-C)\n"
                  "  --duration SECONDS    stop sending after this long\n"
@@ -63,6 +63,12 @@ struct PortRx {
     Count total, second;
     std::vector<Count> by_class;  // streams first (with a scenario), then coarse classes
 };
+
+std::string fmt_num(double v) {
+    char b[32];
+    std::snprintf(b, sizeof b, "%g", v);
+    return b;
+}
 
 std::string fmt_rate(double v, const char* unit) {
     char b[48];
@@ -89,7 +95,7 @@ int cmd_replay(int argc, char** argv) {
     enum class Pace { speed, pps, mbps, top } pace = Pace::speed;
     double pace_v = 1;
     int paces = 0;
-    long tx_port = 0, rx_port = -2;  // -2: default
+    long tx_port = -1, rx_port = -2;  // -1 / -2: the defaults below
     uint64_t loops = 1;
     double duration = 0, drain_ms = 500;
     unsigned burst = 32;
@@ -221,7 +227,14 @@ int cmd_replay(int argc, char** argv) {
         std::fprintf(stderr, "triage-gen: %s\n", err.c_str());
         return 2;
     }
-    if (rx_port == -2) rx_port = rte_eth_dev_is_valid_port(1) && tx_port != 1 ? 1 : -1;
+    // Outside frames go out of port 0 (cabled to triage's outside) and are
+    // counted arriving on port 1; inside frames the other way round.
+    const bool inside = !scen.empty() && side_s == "inside";
+    if (tx_port < 0) tx_port = inside ? 1 : 0;
+    if (rx_port == -2) {
+        const long other = tx_port == 0 ? 1 : 0;
+        rx_port = tx_port <= 1 && rte_eth_dev_is_valid_port(static_cast<uint16_t>(other)) ? other : -1;
+    }
     std::vector<uint16_t> ids{static_cast<uint16_t>(tx_port)};
     if (rx_port >= 0 && rx_port != tx_port) ids.push_back(static_cast<uint16_t>(rx_port));
     Ports ports;
@@ -280,7 +293,7 @@ int cmd_replay(int argc, char** argv) {
                     pace == Pace::pps    ? (fmt_rate(pace_v, "pps") + " target").c_str()
                     : pace == Pace::mbps ? (fmt_rate(pace_v, "bit/s") + " target").c_str()
                     : pace == Pace::top  ? "as fast as the port takes them"
-                                         : ("the source's timing x" + std::to_string(pace_v)).c_str());
+                                         : ("the source's timing x" + fmt_num(pace_v)).c_str());
     for (;;) {
         const uint64_t now = tsc_ns(rte_rdtsc(), tsc0, hz);
         if (g_stop.load(std::memory_order_relaxed)) break;
@@ -364,7 +377,7 @@ int cmd_replay(int argc, char** argv) {
     if (pace == Pace::pps) std::printf(" (target %s: %+.2f%%)", fmt_rate(pace_v, "pps").c_str(), (pps / pace_v - 1) * 100);
     if (pace == Pace::mbps)
         std::printf(" (target %s: %+.2f%%)", fmt_rate(pace_v, "bit/s").c_str(), (bps / pace_v - 1) * 100);
-    std::printf("; %llu loops; TX queue full %llu times; %llu frames not sent (no mbuf)\n",
+    std::printf("; %llu loops; TX queue full on %llu tries (retried, not lost); %llu frames not sent (no mbuf)\n",
                 static_cast<unsigned long long>(loop), static_cast<unsigned long long>(tx_retries),
                 static_cast<unsigned long long>(nombuf));
     for (PortRx& r : rx) {

@@ -112,6 +112,13 @@ Bytes reflection_payload(Vector v, size_t len) {
     return b;
 }
 
+// gen.h's frames go from 02:00:00:00:00:01 (the uplink's router) to
+// 02:00:00:00:00:02 (the clinic's side); frames entering from the clinic go
+// the other way, so a switch between the boxes learns each MAC on one port.
+void orient(Bytes& f, Side side) {
+    if (side == Side::inside && f.size() >= 12) std::swap_ranges(f.begin(), f.begin() + 6, f.begin() + 6);
+}
+
 size_t header_bytes(unsigned family) {
     return 14 + (family == 4 ? 20u : 40u);
 }
@@ -333,6 +340,7 @@ void Builder::push_frame(uint64_t t, unsigned s, Side side, Bytes&& b) {
         slot = frames_.size();
         frames_.emplace_back();
     }
+    orient(b, side);
     frames_[slot] = Frame{t, side, static_cast<uint16_t>(s), std::move(b)};
     heap_.push(Item{t, order_++, static_cast<uint16_t>(s), false, 0, slot});
 }
@@ -526,6 +534,7 @@ Live::Live(const Scenario& sc) : sc_(sc) {
 void Live::emit(Side side, unsigned s, Bytes&& b, std::vector<Out>& out) {
     res_[s].sent_packets++;
     res_[s].sent_bytes += b.size();
+    orient(b, side);
     out.push_back(Out{side, static_cast<uint16_t>(s), std::move(b)});
 }
 

@@ -6,7 +6,7 @@ script.cli (run by every run via config `-f`) sets one policy per behaviour:
   agg     aggregate ipv4 24 / ipv6 64,
           limit udp source 1 burst 4          203.0.113.32/28, 2001:db8:c1:20::/64
   perdst  limit syn destination 1 burst 10    203.0.113.48/28
-  bytes   limit udp source 100 bits 160k burst 100 (20000 bytes)   203.0.113.64/28
+  bytes   limit udp source 10 bits 16k burst 100 (20000 bytes)   203.0.113.64/28
   open    no limits                           203.0.113.80/28, 2001:db8:c1:80::/64
 
 001 per source: 20 UDP frames from A, the first 5 pass and 15 are dropped
@@ -154,7 +154,7 @@ def per_destination() -> P.ScrubTally:
 
 
 def bytes_limit() -> P.ScrubTally:
-    t = P.ScrubTally("004 byte limit: bytes limit udp source 100 bits 160k burst 100 "
+    t = P.ScrubTally("004 byte limit: bytes limit udp source 10 bits 16k burst 100 "
                      "(100 packets, 20000 bytes)")
     c, d, e = "198.18.4.1", "198.18.4.2", "198.18.4.3"
     budget = 20000
