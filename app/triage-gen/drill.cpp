@@ -233,7 +233,8 @@ int cmd_drill(int argc, char** argv, const char* self) {
         return 2;
     }
     const std::string sock = workdir + "/memif.sock", stats = workdir + "/triage-stats.json",
-                      log = workdir + "/triage.log";
+                      log = workdir + "/triage.log", incidents = workdir + "/incidents.jsonl";
+    unlink(incidents.c_str());
     unlink(stats.c_str());
     const std::string tr_prefix = "drill_tr_" + std::to_string(getpid());
     const std::string gen_prefix = "drill_gen_" + std::to_string(getpid());
@@ -243,7 +244,8 @@ int cmd_drill(int argc, char** argv, const char* self) {
                                    "--file-prefix", tr_prefix, "--log-level=lib.eal:error",
                                    "--vdev", "net_memif0,role=server,id=0,socket=" + sock,
                                    "--vdev", "net_memif1,role=server,id=1,socket=" + sock,
-                                   "--", "--stats-interval", "0", "--stats-json", stats};
+                                   "--", "--stats-interval", "0", "--stats-json", stats,
+                                   "--incident-log", incidents, "--incident-dir", workdir};
     if (!config.empty()) {
         targs.push_back("-f");
         targs.push_back(config);
@@ -698,6 +700,28 @@ int cmd_drill(int argc, char** argv, const char* self) {
     std::printf("  triage's drops by reason:");
     for (const auto& [name, v] : reasons) std::printf(" %s %s", name.c_str(), fmt_count(v).c_str());
     std::printf("%s\n", reasons.empty() ? " none" : "");
+    // Incidents triage's detection opened (its --incident-log).
+    std::vector<std::string> incident_lines;
+    {
+        std::ifstream in(incidents);
+        std::string l;
+        while (std::getline(in, l))
+            if (l.find("\"event\": \"open\"") != std::string::npos) incident_lines.push_back(l);
+    }
+    std::printf("\nDetection: %zu incident(s) opened", incident_lines.size());
+    std::printf("%s\n", incident_lines.empty() ? "" : (" (" + incidents + ", reports in " + workdir + ")").c_str());
+    for (const std::string& l : incident_lines) {
+        auto field = [&](const char* k) {
+            const std::string q = std::string("\"") + k + "\": ";
+            size_t a = l.find(q);
+            if (a == std::string::npos) return std::string("?");
+            a += q.size();
+            if (l[a] == '"') return l.substr(a + 1, l.find('"', a + 1) - a - 1);
+            return l.substr(a, l.find_first_of(",}", a) - a);
+        };
+        std::printf("  incident %s on %s at %s: %s (confidence %s)\n", field("id").c_str(), field("target").c_str(),
+                    field("start").c_str(), field("vector").c_str(), field("confidence").c_str());
+    }
     std::printf("\nChecks\n");
     for (const Check& c : checks)
         std::printf("  %s %s%s%s\n", c.pass ? "PASS" : "FAIL", c.text.c_str(), c.hint.empty() ? "" : " -> ",
@@ -739,6 +763,9 @@ int cmd_drill(int argc, char** argv, const char* self) {
         for (size_t k = 0; k < checks.size(); ++k)
             std::fprintf(f, "%s{\"check\": \"%s\", \"pass\": %s}", k ? ", " : "", json_escape(checks[k].text).c_str(),
                          checks[k].pass ? "true" : "false");
+        std::fprintf(f, "],\n \"incidents\": [");
+        for (size_t k = 0; k < incident_lines.size(); ++k)
+            std::fprintf(f, "%s%s", k ? ", " : "", incident_lines[k].c_str());
         std::fprintf(f, "],\n \"triage_drops\": {");
         for (size_t k = 0; k < reasons.size(); ++k)
             std::fprintf(f, "%s\"%s\": %llu", k ? ", " : "", json_escape(reasons[k].first).c_str(),

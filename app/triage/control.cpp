@@ -8,8 +8,11 @@
 #include <chrono>
 #include <cinttypes>
 #include <cstdarg>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <ostream>
+#include <stdexcept>
 
 #include "ports.h"
 
@@ -36,8 +39,160 @@ Control::Control(const Options& o, telemetry::Report& report, policy::Publisher&
     compile_opts_.hz = rte_get_tsc_hz();
     compile_opts_.workers = static_cast<unsigned>(std::max<size_t>(1, report_.workers.size()));
     secrets_ = syncookie::initial_secrets(cookie_window(), nullptr);
+    compile_opts_.mitigated = &mitigated_;
+    detect::Tuning t;
+    t.hold_down_s = running_.hold_down();
+    detector_.set_tuning(t);
+    if (!o_.incident_log.empty()) {
+        incident_log_ = std::fopen(o_.incident_log.c_str(), "a");
+        if (!incident_log_)
+            throw std::runtime_error("--incident-log " + o_.incident_log + ": cannot open for appending: " +
+                                     std::strerror(errno));
+    }
     // Workers always have a snapshot to read, from before the first packet.
     commit(running_);
+}
+
+void Control::sync_detector() {
+    const policy::Snapshot* s = pub_.current();
+    if (!s) return;
+    detect::Tuning t = detector_.tuning();
+    t.hold_down_s = running_.hold_down();
+    detector_.set_tuning(t);
+    std::vector<detect::Entry> entries;
+    for (const auto& pr : s->protect) {
+        detect::Entry e;
+        e.name = pr.name;
+        e.prefix = classify::to_string(pr.prefix);
+        const std::string& pname = s->policy_names[pr.policy];
+        const policy::Policy& pol = running_.policies().at(pname);
+        e.mode = static_cast<detect::Mode>(pol.mitigation);
+        for (unsigned c = 0; c < detect::kClasses && c < s->class_names.size(); ++c) {
+            const std::string& cn = s->class_names[c];
+            if (cn.empty()) continue;
+            auto f = pol.detect_floor.find(cn);
+            if (f == pol.detect_floor.end() && c >= detect::kFirstReflector) f = pol.detect_floor.find(policy::kAllReflectors);
+            if (f != pol.detect_floor.end()) e.floor[c] = static_cast<double>(f->second);
+        }
+        entries.push_back(std::move(e));
+    }
+    detector_.set_entries(std::move(entries), s->class_names);
+}
+
+void Control::record(const detect::Incident& i, const char* event) {
+    if (incident_log_) {
+        const std::string line = detect::incident_json(i, pub_.current()->class_names, event);
+        std::fprintf(incident_log_, "%s\n", line.c_str());
+        std::fflush(incident_log_);
+    }
+    if (!o_.incident_dir.empty() && std::strcmp(event, "open") != 0) {
+        const std::string path = o_.incident_dir + "/incident-" + std::to_string(i.id) + ".md";
+        if (FILE* f = std::fopen(path.c_str(), "w")) {
+            const std::string md = detect::incident_markdown(i, pub_.current()->class_names);
+            std::fwrite(md.data(), 1, md.size(), f);
+            std::fclose(f);
+        } else {
+            spdlog::error("incident {}: cannot write {}: {}", i.id, path, std::strerror(errno));
+        }
+    }
+}
+
+void Control::detect_tick() {
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_sample_ < std::chrono::milliseconds(20) || entries_.empty()) return;
+    last_sample_ = now;
+    const policy::Snapshot* s = pub_.current();
+    if (!s) return;
+    const size_t n = std::min<size_t>(s->protect.size(), policy::kMaxProtected);
+    std::vector<detect::EntryTotals> cum(n);
+    for (const detect::EntryCounters* w : entries_)
+        for (size_t i = 0; i < n; ++i) {
+            for (unsigned j = 0; j < detect::kSlots; ++j) {
+                cum[i].packets[j] += w[i].packets[j].get();
+                cum[i].bytes[j] += w[i].bytes[j].get();
+            }
+            cum[i].dropped += w[i].dropped.get();
+        }
+    std::vector<detect::Event> ev;
+    const int64_t wall = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch()).count();
+    detector_.observe(std::chrono::duration<double>(now - started_).count(), wall, cum, ev);
+    bool remit = false;
+    for (const detect::Event& e : ev) {
+        switch (e.kind) {
+        case detect::Event::opened:
+            spdlog::warn("{}", e.text);
+            if (const detect::Incident* i = detector_.incident(e.incident)) record(*i, "open");
+            break;
+        case detect::Event::vector_added: spdlog::warn("{}", e.text); break;
+        case detect::Event::mitigate_on:
+        case detect::Event::mitigate_off:
+            spdlog::warn("{}", e.text);
+            remit = true;
+            break;
+        case detect::Event::closed:
+            spdlog::info("{}", e.text);
+            if (const detect::Incident* i = detector_.incident(e.incident)) record(*i, "close");
+            break;
+        }
+    }
+    if (remit) {
+        const auto m = detector_.mitigated();
+        mitigated_ = std::set<std::string>(m.begin(), m.end());
+        // The running configuration again, with the new overlay: tables and
+        // counters carry on, only the prefixes' mitigation changes.
+        try {
+            auto snap = policy::compile(running_, version_no_ + 1, compile_opts_);
+            publish(std::move(snap));
+            ++version_no_;
+            std::string list;
+            for (const auto& n2 : mitigated_) list += (list.empty() ? "" : ", ") + n2;
+            spdlog::info("policy v{} published: mitigation by detection on {}", version_no_,
+                         list.empty() ? std::string("no prefix") : list);
+        } catch (const std::exception& ex) {
+            spdlog::error("mitigation change not published: {}", ex.what());
+        }
+    }
+}
+
+void Control::finish() {
+    for (const detect::Incident& i : detector_.incidents())
+        if (i.open) record(i, "exit");
+    if (incident_log_) std::fclose(incident_log_);
+    incident_log_ = nullptr;
+}
+
+void Control::show_incidents(std::ostream& os) {
+    const auto& all = detector_.incidents();
+    if (all.empty()) {
+        os << "no incidents (detection sampled " << detector_.samples() << " times)\n";
+        return;
+    }
+    os << fmt_line("%-4s %-16s %-7s %-25s %-9s %-10s %s\n", "ID", "TARGET", "STATE", "START (UTC)", "DURATION",
+                   "MITIGATION", "VECTORS");
+    for (const detect::Incident& i : all) {
+        std::string vec;
+        for (const auto& v : i.vectors) {
+            char b[96];
+            std::snprintf(b, sizeof b, "%s%s %.2f", vec.empty() ? "" : ", ",
+                          detect::vector_name(v.cls, detector_.class_name(v.cls)).c_str(), v.confidence);
+            vec += b;
+        }
+        const double dur = (i.open ? std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count()
+                                   : i.end_t) - i.start_t;
+        const char* mit = i.mode == detect::Mode::monitor ? "monitor"
+                          : i.mode == detect::Mode::enforce ? "enforced"
+                          : i.mitigating                    ? "auto: on"
+                                                            : "auto: off";
+        os << fmt_line("%-4u %-16s %-7s %-25s %7.1fs %-10s %s\n", i.id, i.target.c_str(), i.open ? "open" : "closed",
+                       detect::format_wall(i.start_wall_ms).c_str(), dur, mit, vec.c_str());
+    }
+}
+
+void Control::show_incident(std::ostream& os, uint32_t id) {
+    const detect::Incident* i = detector_.incident(id);
+    if (!i) throw cli::CommandError("no incident " + std::to_string(id) + " (show incidents lists them)");
+    os << detect::incident_markdown(*i, pub_.current()->class_names);
 }
 
 policy::Time Control::now() const {
@@ -75,12 +230,14 @@ void Control::commit(const policy::Config& next) {
     publish(std::move(snap));
     ++version_no_;
     running_ = next;
+    sync_detector();
     spdlog::info("policy v{} published: {} protected prefix{}, {} allow, {} deny, transit {}", version_no_, p,
                  p == 1 ? "" : "es", a, d, policy::transit_name(next.transit()));
 }
 
 void Control::tick() {
     pub_.reclaim();
+    detect_tick();
     if (const uint32_t w = cookie_window(); w != secrets_.window) {
         // A copy of the running snapshot with the next keys: tables and
         // rules are shared, so this costs a few small vectors.

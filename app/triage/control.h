@@ -7,7 +7,12 @@
 #include <string>
 #include <vector>
 
+#include <chrono>
+#include <cstdio>
+#include <set>
+
 #include "cli.h"
+#include "detect.h"
 #include "options.h"
 #include "publisher.h"
 #include "telemetry.h"
@@ -32,6 +37,14 @@ public:
     void show_scrub(std::ostream& os) override;
     void show_signatures(std::ostream& os) override;
     void set_log_level(const std::string& level) override;
+    void show_incidents(std::ostream& os) override;
+    void show_incident(std::ostream& os, uint32_t id) override;
+
+    // Detection reads these (one array of policy::kMaxProtected per worker).
+    void set_entry_counters(std::vector<const detect::EntryCounters*> per_worker) { entries_ = std::move(per_worker); }
+    // At exit: incidents still open go to the incident log as they stand.
+    void finish();
+    const detect::Detector& detector() const noexcept { return detector_; }
 
     // Control-loop duties: free retired snapshots, drop expired list entries
     // and rotate the SYN-cookie keys (publishing the result). Cheap when
@@ -51,6 +64,9 @@ private:
     policy::Publisher& pub_;
     std::string version_;
     void publish(std::unique_ptr<policy::Snapshot> s);
+    void sync_detector();
+    void detect_tick();
+    void record(const detect::Incident& i, const char* event);
     uint32_t cookie_window() const;
 
     policy::Config running_;
@@ -63,6 +79,13 @@ private:
     // counters Prometheus reads: these are the values at the last clear.
     telemetry::PortReport port_base_[2];
     telemetry::Totals totals_base_;
+    // Detection: the samples, and the prefixes it has put under mitigation
+    // (an overlay compiled into every snapshot, never saved with the config).
+    detect::Detector detector_;
+    std::vector<const detect::EntryCounters*> entries_;
+    std::set<std::string> mitigated_;
+    std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now(), last_sample_{};
+    FILE* incident_log_ = nullptr;
 };
 
 }  // namespace triage::app

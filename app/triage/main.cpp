@@ -203,7 +203,15 @@ int run(int argc, char** argv) {
         report.workers.push_back({lcore, static_cast<uint16_t>(w), &counters[w]});
         ++w;
     }
+    // Detection's per-prefix counters, one array per worker.
+    std::vector<std::unique_ptr<detect::EntryCounters[]>> entry_counters;
+    std::vector<const detect::EntryCounters*> entry_views;
+    for (unsigned k = 0; k < nworkers; ++k) {
+        entry_counters.emplace_back(new detect::EntryCounters[policy::kMaxProtected]);
+        entry_views.push_back(entry_counters.back().get());
+    }
     app::Control control(opt, report, pub, TRIAGE_VERSION);
+    control.set_entry_counters(entry_views);
     cli::Engine engine(cli::commands(), control);
     cli::Console console(engine);
     try {
@@ -253,6 +261,7 @@ int run(int argc, char** argv) {
         c.rings = ports.steering ? ports.rings.data() : nullptr;
         c.shared = &shared;
         c.counters = &counters[w];
+        c.entries = entry_counters[w].get();
         c.lossless = opt.exit_on_eof;
         c.policy = &pub;
         rte_eal_remote_launch(scrub::worker_main, &c, lcore);
@@ -295,6 +304,7 @@ int run(int argc, char** argv) {
     }
     console.close_all();
     rte_eal_mp_wait_lcore();
+    control.finish();
     for (const auto& c : cfgs) scrub::release_in_flight(c);
     control.fill(report.policy);
     const double seconds = std::chrono::duration<double>(clock::now() - started).count();

@@ -29,6 +29,8 @@ namespace {
     X("stats-interval", "SEC", "seconds between one-line stats logs, 0 = off (default 10)")     \
     X("stats-json", "FILE", "write every counter as JSON to FILE at exit")                      \
     X("exit-on-eof", "", "stop once every net_pcap rx_pcap input is read and the pipeline drained (tests, replay)") \
+    X("incident-log", "FILE", "append every incident as JSON lines to FILE (one when it opens, one when it closes)") \
+    X("incident-dir", "DIR", "write a Markdown report per incident to DIR when it closes (incident-N.md)") \
     X("log-level", "LEVEL", "trace|debug|info|warn|error|off (default info)")                   \
     X("log-file", "FILE", "also write the log to FILE, rotated by size")                       \
     X("log-file-size", "MB", "rotate --log-file at MB mebibytes, 1..1024 (default 10)")          \
@@ -150,6 +152,10 @@ int parse_options(int argc, char** argv, Options& o) {
             o.stats_interval = d;
         } else if (name == "stats-json") {
             o.stats_json = optarg;
+        } else if (name == "incident-log") {
+            o.incident_log = optarg;
+        } else if (name == "incident-dir") {
+            o.incident_dir = optarg;
         } else if (name == "exit-on-eof") {
             o.exit_on_eof = true;
         } else if (name == "log-level") {

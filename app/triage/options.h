@@ -21,6 +21,8 @@ struct Options {
     double stats_interval = 10.0;  // seconds, 0 = off
     bool exit_on_eof = false;
     std::string stats_json;  // empty = none
+    std::string incident_log;  // JSON lines; empty = none
+    std::string incident_dir;  // Markdown reports; empty = none
     std::string log_level = "info";
     std::string log_file;           // empty = console (and syslog) only
     unsigned log_file_mb = 10;      // rotate at this size

@@ -97,6 +97,8 @@ public:
     // Scrubbing counters and tables; signature rules with their hit counts.
     virtual void show_scrub(std::ostream& os) = 0;
     virtual void show_signatures(std::ostream& os) = 0;
+    virtual void show_incidents(std::ostream& os) = 0;
+    virtual void show_incident(std::ostream& os, uint32_t id) = 0;
     virtual void set_log_level(const std::string& level) = 0;
 };
 

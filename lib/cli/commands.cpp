@@ -188,6 +188,19 @@ void del_service(Session& s, const Args& a) { s.candidate().del_service(a.str("p
 
 void set_mitigation(Session& s, const Args& a) { s.candidate().set_mitigation(a.str("name"), on_arg(a, "state")); }
 
+void set_mitigation_mode(Session& s, const Args& a) {
+    const std::string& m = a.str("mode");
+    s.candidate().set_mitigation_mode(a.str("policy"), m == "auto"      ? policy::MitigationMode::auto_
+                                                       : m == "enforce" ? policy::MitigationMode::enforce
+                                                                        : policy::MitigationMode::monitor);
+}
+void set_detect_floor(Session& s, const Args& a) {
+    s.candidate().set_detect_floor(a.str("policy"), a.str("class"), a.has("pps") ? si_arg(a, "pps") : 0);
+}
+void set_hold_down(Session& s, const Args& a) { s.candidate().set_hold_down(seconds_arg(a, "time")); }
+void show_incidents(Session& s, const Args&) { s.runtime().show_incidents(s.out()); }
+void show_incident(Session& s, const Args& a) { s.runtime().show_incident(s.out(), count_arg(a, "id")); }
+
 void add_reflector(Session& s, const Args& a) {
     const uint32_t port = count_arg(a, "port");
     if (port == 0 || port > 65535) throw CommandError("a UDP port is 1 to 65535");
@@ -238,6 +251,9 @@ void show_policy_settings(Session& s, const Args& a) {
         o << ")";
     }
     o << "\n  signatures   " << (p.signatures ? "on" : "off") << "\n";
+    o << "  mitigation   " << policy::mitigation_mode_name(p.mitigation);
+    for (const auto& [cls, pps] : p.detect_floor) o << "; detect " << cls << " above " << pps << "/s";
+    o << "\n";
     if (p.limits.empty()) o << "  limits       none\n";
     for (const auto& [cls, l] : p.limits) {
         if (l.source) o << "  limit        " << cls << " source " << policy::format_rate(*l.source) << "\n";
@@ -300,6 +316,7 @@ constexpr Section kSections[] = {
     {"protect", "Protected prefixes and policies"},
     {"lists", "Allow and deny lists"},
     {"scrub", "Scrubbing: SYN authentication, limits, services, reflection, signatures"},
+    {"detect", "Detection, automatic mitigation and incidents"},
     {"config", "Configuration files"},
     {"system", "Console and logging"},
 };
@@ -364,6 +381,22 @@ const Command kCommands[] = {
      Effect::config, set_signatures},
     {"scrub", "set protect <name:protected> mitigation <state:on|off>",
      "switch mitigation of a protected prefix (drives syn-auth auto)", Effect::config, set_mitigation},
+    {"detect", "set policy <policy:policy> mitigation <mode:monitor|auto|enforce>",
+     "what detection does: monitor (incidents only), auto (switch mitigation on for an incident, withdraw it after "
+     "the hold-down), enforce (mitigation always on)",
+     Effect::config, set_mitigation_mode},
+    {"detect", "set policy <policy:policy> detect <class:class> <pps:si>",
+     "detection floor: packets/s of a class a protected host may get before its baseline is considered",
+     Effect::config, set_detect_floor},
+    {"detect", "set policy <policy:policy> detect <class:class> off", "back to the built-in detection floor",
+     Effect::config, set_detect_floor},
+    {"detect", "set detect hold-down <time:duration>",
+     "how long an incident must stay quiet before it closes and auto mitigation is withdrawn", Effect::config,
+     set_hold_down},
+    {"detect", "show incidents", "incidents: open and recent, with target, vectors and mitigation", Effect::show,
+     show_incidents},
+    {"detect", "show incident <id:count>", "one incident in full: vectors, peaks, drops, every action",
+     Effect::show, show_incident},
     {"scrub", "add reflector <name:name> <port:count>", "add a UDP reflection vector by source port", Effect::config,
      add_reflector},
     {"scrub", "del reflector <name:reflector>", "remove a UDP reflection vector", Effect::config, del_reflector},

@@ -161,7 +161,10 @@ void Config::write_script(std::ostream& os) const {
         for (const Service& sv : pol.services) os << "add service " << name << " " << format_service(sv) << "\n";
         if (pol.acl) os << sp << "acl on\n";
         if (pol.signatures) os << sp << "signatures on\n";
+        if (pol.mitigation != fresh.mitigation) os << sp << "mitigation " << mitigation_mode_name(pol.mitigation) << "\n";
+        for (const auto& [cls, pps] : pol.detect_floor) os << sp << "detect " << cls << " " << pps << "\n";
     }
+    if (hold_down_ != kDefaultHoldDown) os << "set detect hold-down " << format_duration(hold_down_) << "\n";
     for (const auto& [p, e] : protect_) {
         os << "add protect " << to_string(p) << " name " << e.name << " policy " << e.policy << "\n";
         if (e.mitigation) os << "set protect " << e.name << " mitigation on\n";
@@ -240,9 +243,12 @@ std::unique_ptr<Snapshot> compile(const Config& c, uint64_t version, const Compi
         if (pol == policy_index.end())
             throw ConfigError("protected prefix " + quote(e.name) + " refers to missing policy " + quote(e.policy));
         const auto idx = static_cast<uint32_t>(s->protect.size());
+        const Policy& cp = c.policies().at(e.policy);
+        const bool mitigated = e.mitigation || cp.mitigation == MitigationMode::enforce ||
+                               (cp.mitigation == MitigationMode::auto_ && o.mitigated && o.mitigated->count(e.name));
         const bool auth = s->policies[pol->second].syn_auth == SynAuth::on ||
-                          (s->policies[pol->second].syn_auth == SynAuth::auto_ && e.mitigation);
-        s->protect.push_back({p, e.name, pol->second, e.mitigation, auth});
+                          (s->policies[pol->second].syn_auth == SynAuth::auto_ && mitigated);
+        s->protect.push_back({p, e.name, pol->second, mitigated, auth});
         if (p.family == 4) d4.push_back({p.v4(), p.len, idx});
         else d6.push_back({p.addr, p.len, idx});
     }

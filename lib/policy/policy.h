@@ -45,6 +45,7 @@ inline constexpr size_t kMaxNameLength = 32;
 inline constexpr size_t kMaxPolicies = 256;
 inline constexpr size_t kMaxProtected = 4096;
 inline constexpr size_t kMaxListEntries = 1000000;  // per list
+inline constexpr uint32_t kDefaultHoldDown = 60;     // seconds
 
 // Names of policies and protected prefixes: a letter, then letters, digits,
 // '_', '-' or '.', at most kMaxNameLength. Returns an empty string when
@@ -59,6 +60,12 @@ std::string check_name(std::string_view what, std::string_view name);
 enum class SynAuth : uint8_t { off = 0, on = 1, auto_ = 2 };
 enum class FragmentRule : uint8_t { allow = 0, drop = 1 };
 const char* syn_auth_name(SynAuth a) noexcept;
+// What detection may do for the prefixes of a policy (docs/detection.md):
+// monitor: open and close incidents, change nothing; auto: an incident
+// switches the prefix's mitigation on and withdraws it after the hold-down;
+// enforce: mitigation always on (incidents are still recorded).
+enum class MitigationMode : uint8_t { monitor = 0, auto_ = 1, enforce = 2 };
+const char* mitigation_mode_name(MitigationMode m) noexcept;
 
 // Traffic classes the meters key on. The first five are fixed; every UDP
 // reflection vector in the reflector table is a class of its own after them.
@@ -112,6 +119,12 @@ struct Policy {
     bool acl = false;            // on: only `services` are open, the rest is dropped
     std::set<Service> services;
     bool signatures = false;     // scan payloads against the signature rules
+    MitigationMode mitigation = MitigationMode::monitor;
+    // Detection floors by class name (syn, tcp, udp, icmp, fragment, a
+    // reflector, or "reflection" for every reflector without its own):
+    // packets/s a protected host may reach before its learned baseline is
+    // even considered. Unset classes use the built-in floors.
+    std::map<std::string, uint64_t> detect_floor;
     bool operator==(const Policy&) const = default;
 };
 
@@ -184,6 +197,13 @@ public:
     void del_service(const std::string& policy, const Service& s);
     void set_signatures(const std::string& policy, bool on);
     void set_mitigation(const std::string& protected_name, bool on);
+    void set_mitigation_mode(const std::string& policy, MitigationMode m);
+    // pps 0 removes the floor (back to the built-in one).
+    void set_detect_floor(const std::string& policy, const std::string& cls, uint64_t pps);
+    // Seconds an incident must stay quiet before it closes (and auto
+    // mitigation is withdrawn).
+    void set_hold_down(uint32_t seconds);
+    uint32_t hold_down() const noexcept { return hold_down_; }
     void add_reflector(const std::string& name, uint16_t port);
     void del_reflector(const std::string& name);
     void set_solicit_window(uint32_t seconds);
@@ -224,6 +244,7 @@ private:
     std::map<std::string, uint16_t> reflectors_;
     uint32_t solicit_window_ = kDefaultSolicitWindow;
     std::optional<std::string> cookie_secret_;
+    uint32_t hold_down_ = kDefaultHoldDown;
     std::map<uint32_t, SignatureRule> signatures_;
 
     Policy& policy_mut(const std::string& name);
@@ -276,6 +297,9 @@ struct PolicyRt {
 struct CompileOptions {
     uint64_t hz = 1000000000;  // worker clock (TSC) frequency: rates and TTLs are compiled for it
     unsigned workers = 1;      // signature scratch spaces to allocate
+    // Protected prefixes (by name) that detection has put under mitigation:
+    // a runtime overlay on the configuration, never saved with it.
+    const std::set<std::string>* mitigated = nullptr;
 };
 
 // Immutable: compiled from a Config, read by every worker at once.
@@ -284,7 +308,7 @@ struct Snapshot {
         Prefix prefix;
         std::string name;
         uint32_t policy = 0;  // index into policy_names / policies
-        bool mitigation = false;
+        bool mitigation = false;  // effective: configured, detected (auto) or enforced
         bool syn_auth = false;  // effective: policy on, or auto with mitigation on
     };
 

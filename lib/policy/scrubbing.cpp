@@ -198,6 +198,36 @@ void Config::del_service(const std::string& p, const Service& s) {
 
 void Config::set_signatures(const std::string& p, bool on) { policy_mut(p).signatures = on; }
 
+const char* mitigation_mode_name(MitigationMode m) noexcept {
+    switch (m) {
+    case MitigationMode::monitor: return "monitor";
+    case MitigationMode::auto_: return "auto";
+    case MitigationMode::enforce: return "enforce";
+    }
+    return "?";
+}
+
+void Config::set_mitigation_mode(const std::string& p, MitigationMode m) { policy_mut(p).mitigation = m; }
+
+void Config::set_detect_floor(const std::string& p, const std::string& cls, uint64_t pps) {
+    Policy& pol = policy_mut(p);
+    const bool known = base_class_name(0) && (cls == kAllReflectors || reflectors_.count(cls) ||
+                                              [&] {
+                                                  for (uint8_t c = 0; c < kFirstReflectorClass; ++c)
+                                                      if (cls == base_class_name(c)) return true;
+                                                  return false;
+                                              }());
+    if (!known) throw ConfigError("no traffic class " + quote(cls) + " (syn, tcp, udp, icmp, fragment, reflection or a reflector)");
+    if (pps > 1'000'000'000) throw ConfigError("a detection floor is at most 1g packets/s");
+    if (pps == 0) pol.detect_floor.erase(cls);
+    else pol.detect_floor[cls] = pps;
+}
+
+void Config::set_hold_down(uint32_t seconds) {
+    if (seconds < 1 || seconds > 86400) throw ConfigError("the hold-down is 1s..1d");
+    hold_down_ = seconds;
+}
+
 void Config::set_mitigation(const std::string& name, bool on) {
     for (auto& [pfx, e] : protect_)
         if (e.name == name) {

@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cstring>
+#include <memory>
 
 #include "net.h"
 #include "ratelimit.h"
@@ -35,7 +36,12 @@ constexpr uint32_t kScratchSize = 16384;
 class Worker {
 public:
     explicit Worker(const WorkerConfig& c)
-        : c_(c), k_(*c.counters), scrub_(c.tables, c.table_key, c.index, *c.counters) {}
+        : c_(c), k_(*c.counters), scrub_(c.tables, c.table_key, c.index, *c.counters) {
+        if (!c_.entries) {  // nobody samples them (benchmarks, tests): counted into our own
+            own_entries_.reset(new detect::EntryCounters[policy::kMaxProtected]);
+            c_.entries = own_entries_.get();
+        }
+    }
 
     int run() {
         Shared& sh = *c_.shared;
@@ -208,11 +214,18 @@ private:
                     return;
                 }
                 if (dec.verdict == policy::Verdict::protected_) {
+                    // What detection samples: every packet toward the
+                    // prefix by class, whatever the stages below decide.
+                    detect::EntryCounters& e = c_.entries[dec.protect];
+                    const unsigned slot = s.prep.cls < detect::kClasses ? s.prep.cls : detect::kUnclassified;
+                    e.packets[slot].add();
+                    e.bytes[slot].add(len);
                     uint8_t reply[net::kMaxTcpReplyLen];
                     size_t reply_len = 0;
                     const Outcome o =
                         scrub_.inbound(*snap_, dec.protect, s.v, s.prep, s.bytes, len, now_, reply, reply_len);
                     if (o.kind != Outcome::forward) {
+                        e.dropped.add();
                         if (o.kind == Outcome::reply) send_reply(m, reply, reply_len);
                         drop(m, o.reason, d, o.kind != Outcome::reply);
                         return;
@@ -332,7 +345,8 @@ private:
                      suppressed == 1 ? "" : "s");
     }
 
-    const WorkerConfig c_;
+    WorkerConfig c_;
+    std::unique_ptr<detect::EntryCounters[]> own_entries_;
     telemetry::WorkerCounters& k_;
     telemetry::RateLimit tx_full_log_{1.0, 3};
     const policy::Snapshot* snap_ = nullptr;

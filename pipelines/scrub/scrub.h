@@ -9,6 +9,7 @@
 #include "publisher.h"
 #include "scrubber.h"
 #include "telemetry.h"
+#include "detect.h"
 
 struct rte_ring;
 
@@ -37,6 +38,9 @@ struct WorkerConfig {
     rte_ring* const* rings = nullptr;
     Shared* shared = nullptr;
     telemetry::WorkerCounters* counters = nullptr;
+    // Per protected prefix (snapshot index, policy::kMaxProtected of them):
+    // inbound packets and bytes by traffic class, for detection.
+    detect::EntryCounters* entries = nullptr;
     // Policy snapshots; this worker is reader `index`.
     policy::Publisher* policy = nullptr;
     // Replay/test runs (--exit-on-eof): a full hand-off ring waits for room

@@ -79,7 +79,42 @@ if rep:
     check(any(c["check"].startswith("synflood dropped") and not c["pass"] for c in rep["checks"]),
           "the synflood dropped check failed")
 
-# 3. Bad input: a missing scenario and a missing config are errors (2), not verdicts.
+# 3. Automatic mitigation (issue 6): the portal runs without SYN authentication
+# until detection sees the flood; the flood must be detected, classified and
+# mitigated within 100 ms, and the mitigation withdrawn after the hold-down.
+auto_scn = os.path.join(root, "config", "scenarios", "portal-auto.scn")
+out = os.path.join(work, "auto.json")
+wd = os.path.join(work, "auto")
+cmd = [gen, "drill", auto_scn, "--triage", triage, "--json", out, "--workdir", wd]
+print("$ " + " ".join(cmd), flush=True)
+res = subprocess.run(cmd, capture_output=True, text=True, timeout=150, stdin=subprocess.DEVNULL)
+print(res.stdout)
+print(res.stderr, file=sys.stderr)
+check(res.returncode == 0, f"auto mitigation drill: exit 0 (got {res.returncode})")
+rep = json.load(open(out)) if os.path.exists(out) else None
+if rep:
+    f = stream(rep, "synflood")
+    check(f["first_drop_ms"] is not None and f["first_drop_ms"] <= 100,
+          f"flood mitigated within 100 ms of its start ({f['first_drop_ms']} ms)")
+    check(f["delivered_packets"] > 0, "before detection the flood did reach the portal (mitigation was off)")
+    inc = rep["incidents"]
+    check(len(inc) == 1 and inc[0]["target"] == "ehr-portal", f"one incident, on ehr-portal ({len(inc)})")
+    if inc:
+        v = inc[0]["vectors"]
+        check(len(v) == 1 and v[0]["vector"] == "syn-flood" and v[0]["confidence"] >= 0.9,
+              f"classified as a SYN flood with confidence >= 0.9 ({v})")
+    lines = [json.loads(l) for l in open(os.path.join(wd, "incidents.jsonl"))]
+    closed = [l for l in lines if l["event"] == "close"]
+    check(len(closed) == 1 and [a["action"] for a in closed[0]["actions"]] ==
+          ["opened", "mitigation on", "mitigation off", "closed"],
+          "the incident closed after the hold-down, mitigation switched on then off")
+    md = os.path.join(wd, "incident-1.md")
+    check(os.path.exists(md) and "syn-flood" in open(md).read(), "a Markdown report for the incident")
+    log = open(os.path.join(wd, "triage.log")).read()
+    check("mitigation on for ehr-portal" in log and "mitigation off for ehr-portal" in log,
+          "every mitigation switch is logged with its reason")
+
+# 4. Bad input: a missing scenario and a missing config are errors (2), not verdicts.
 res = subprocess.run([gen, "drill", os.path.join(work, "nope.scn")], capture_output=True, text=True, timeout=30)
 check(res.returncode == 2 and "nope.scn" in res.stderr, "missing scenario: exit 2 naming it")
 res = subprocess.run([gen, "drill", scenario, "--config", os.path.join(work, "nope.cli")], capture_output=True,

@@ -86,6 +86,8 @@ public:
         os << "signatures\n";
         calls.push_back("signatures");
     }
+    void show_incidents(std::ostream& os) override { os << "(no incidents in the test runtime)\n"; }
+    void show_incident(std::ostream& os, uint32_t id) override { os << "incident " << id << "\n"; }
     void set_log_level(const std::string& level) override { calls.push_back("log " + level); }
 
 private:
