@@ -319,7 +319,8 @@ try:
 
     # ---- stopping --------------------------------------------------------
     rc = stop(first)
-    check(rc == 0, "the first triage stops cleanly on SIGTERM", f"rc={rc}\n{log_of(first)[-600:]}")
+    # rc last: check() keeps the last 600 characters (a negative rc is the signal that ended it).
+    check(rc == 0, "the first triage stops cleanly on SIGTERM", f"{log_of(first)[-500:]}\nrc={rc}")
     check(not os.path.exists(sock), "and removes its socket")
 finally:
     for p in procs:
