@@ -33,7 +33,7 @@ bool start_ports(const std::vector<uint16_t>& ids, unsigned mbufs, Ports& out, s
     for (uint16_t id : ids) {
         if (!rte_eth_dev_is_valid_port(id)) {
             err = "port " + std::to_string(id) + " does not exist (" + std::to_string(rte_eth_dev_count_avail()) +
-                  " ports: give --vdev or allow a NIC)";
+                  " ports: give --vdev ports (with --no-pci on a development machine) or a NIC with -a)";
             return false;
         }
         bool already = false;

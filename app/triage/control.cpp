@@ -66,7 +66,7 @@ void Control::sync_detector() {
         e.prefix = classify::to_string(pr.prefix);
         const std::string& pname = s->policy_names[pr.policy];
         const policy::Policy& pol = running_.policies().at(pname);
-        e.mode = static_cast<detect::Mode>(pol.mitigation);
+        e.mode = pol.mitigation;
         for (unsigned c = 0; c < detect::kClasses && c < s->class_names.size(); ++c) {
             const std::string& cn = s->class_names[c];
             if (cn.empty()) continue;

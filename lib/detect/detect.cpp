@@ -20,15 +20,6 @@ double default_floor(unsigned cls) noexcept {
     }
 }
 
-const char* mode_name(Mode m) noexcept {
-    switch (m) {
-    case Mode::monitor: return "monitor";
-    case Mode::auto_: return "auto";
-    case Mode::enforce: return "enforce";
-    }
-    return "?";
-}
-
 std::string vector_name(unsigned cls, const std::string& class_name) {
     switch (cls) {
     case kSyn: return "syn-flood";

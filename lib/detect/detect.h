@@ -12,13 +12,16 @@
 #include <vector>
 
 #include "counters.h"
+#include "policy.h"
 
 namespace triage::detect {
 
-inline constexpr unsigned kClasses = 21;     // policy::kMaxClasses
+inline constexpr unsigned kClasses = policy::kMaxClasses;
 inline constexpr unsigned kUnclassified = kClasses;  // ICMP exempt and other protocols
 inline constexpr unsigned kSlots = kClasses + 1;
-inline constexpr uint8_t kSyn = 0, kTcp = 1, kUdp = 2, kIcmp = 3, kFragment = 4, kFirstReflector = 5;
+inline constexpr uint8_t kSyn = policy::kClassSyn, kTcp = policy::kClassTcp, kUdp = policy::kClassUdp,
+                         kIcmp = policy::kClassIcmp, kFragment = policy::kClassFragment,
+                         kFirstReflector = policy::kFirstReflectorClass;
 
 // One worker's counts toward one protected prefix (snapshot index). Written
 // by that worker only.
@@ -35,7 +38,7 @@ struct EntryTotals {
     uint64_t dropped = 0;
 };
 
-enum class Mode : uint8_t { monitor = 0, auto_ = 1, enforce = 2 };
+using Mode = policy::MitigationMode;
 
 // A protected prefix as detection sees it (from the running snapshot).
 struct Entry {
@@ -139,7 +142,7 @@ private:
     uint32_t next_id_ = 1;
 };
 
-const char* mode_name(Mode m) noexcept;
+inline const char* mode_name(Mode m) noexcept { return policy::mitigation_mode_name(m); }
 // "syn-flood", "tcp-flood" (ACK/RST/other TCP), "udp-flood", "icmp-flood",
 // "fragment-flood", "dns-reflection", ...
 std::string vector_name(unsigned cls, const std::string& class_name);

@@ -248,6 +248,8 @@ private:
     std::map<uint32_t, SignatureRule> signatures_;
 
     Policy& policy_mut(const std::string& name);
+    // Throws unless cls names a traffic class: a base class, "reflection" or a reflector.
+    void check_class(const std::string& cls) const;
 };
 
 // "90s", "15m", "2h", "7d" -> seconds (at most 3650 days). False with a reason.

@@ -160,13 +160,17 @@ void Config::set_aggregate(const std::string& p, int family, unsigned len) {
     }
 }
 
-void Config::set_limit(const std::string& p, const std::string& cls, bool destination, std::optional<RateSpec> r) {
-    Policy& pol = policy_mut(p);
+void Config::check_class(const std::string& cls) const {
     if (!is_base_class(cls) && cls != kAllReflectors && !reflectors_.count(cls)) {
         std::string known = "syn, tcp, udp, icmp, fragment, reflection";
         for (const auto& [n, port] : reflectors_) known += ", " + n;
         throw ConfigError("no traffic class " + quote(cls) + " (classes: " + known + ")");
     }
+}
+
+void Config::set_limit(const std::string& p, const std::string& cls, bool destination, std::optional<RateSpec> r) {
+    Policy& pol = policy_mut(p);
+    check_class(cls);
     if (r) {
         if (r->pps == 0 && r->bps == 0) throw ConfigError("a limit needs a packet rate or a bit rate above 0");
         if (r->pps > 1000000000ull) throw ConfigError("packet rate above 1g per second");
@@ -211,13 +215,7 @@ void Config::set_mitigation_mode(const std::string& p, MitigationMode m) { polic
 
 void Config::set_detect_floor(const std::string& p, const std::string& cls, uint64_t pps) {
     Policy& pol = policy_mut(p);
-    const bool known = base_class_name(0) && (cls == kAllReflectors || reflectors_.count(cls) ||
-                                              [&] {
-                                                  for (uint8_t c = 0; c < kFirstReflectorClass; ++c)
-                                                      if (cls == base_class_name(c)) return true;
-                                                  return false;
-                                              }());
-    if (!known) throw ConfigError("no traffic class " + quote(cls) + " (syn, tcp, udp, icmp, fragment, reflection or a reflector)");
+    check_class(cls);
     if (pps > 1'000'000'000) throw ConfigError("a detection floor is at most 1g packets/s");
     if (pps == 0) pol.detect_floor.erase(cls);
     else pol.detect_floor[cls] = pps;
