@@ -9,7 +9,7 @@ cd "$(dirname "$0")"
 
 BUILD_PKGS=(g++ meson ninja-build pkg-config dpdk dpdk-dev libdpdk-dev libhyperscan-dev libtbb-dev
             libspdlog-dev libfmt-dev libpcap-dev libgtest-dev libbenchmark-dev
-            libcpp-httplib-dev)
+            libcpp-httplib-dev libssl-dev)
 TEST_PKGS=(python3 python3-scapy clang libclang-rt-14-dev curl ethtool iproute2 iputils-ping procps tshark
            prometheus python3-prometheus-client hping3 tcpdump)
 

@@ -150,6 +150,7 @@ struct StreamReport {
 
 int cmd_drill(int argc, char** argv, const char* self) {
     std::string scen_path, config, triage_bin, json, workdir;
+    std::vector<std::string> triage_extra;  // --triage-arg, after triage's own options
     bool quiet = false, no_config = false;
     for (int i = 0; i < argc; ++i) {
         const std::string a = argv[i];
@@ -171,18 +172,26 @@ int cmd_drill(int argc, char** argv, const char* self) {
             if (!value(json)) return 2;
         } else if (a == "--workdir") {
             if (!value(workdir)) return 2;
+        } else if (a == "--triage-arg") {
+            std::string v;
+            if (!value(v)) return 2;
+            triage_extra.push_back(v);
         } else if (a == "--quiet") {
             quiet = true;
         } else if (a == "-h" || a == "--help") {
             std::printf(
                 "usage: triage-gen drill SCENARIO [--config FILE | --no-config] [--triage PATH] [--json FILE]\n"
-                "                        [--workdir DIR] [--quiet]\n"
+                "                        [--workdir DIR] [--triage-arg ARG]... [--quiet]\n"
                 "Runs SCENARIO through a real triage (started here on two memif ports: no NIC, no hugepages)\n"
                 "with the scenario's `config` console script (or --config FILE; --no-config: none), then\n"
                 "reports legitimate traffic delivered, each attack's share dropped and by what, the time to\n"
-                "the first drop, the scenario's expect checks and a verdict. Exit 0 pass, 1 fail, 2 error.\n"
+                "the first drop, the incidents triage's detection opened (vectors with confidence, time from\n"
+                "each flood's first packet to its detection, mitigation on/off), the scenario's expect checks\n"
+                "and a verdict. Exit 0 pass, 1 fail, 2 error.\n"
                 "--triage: the binary (default $TRIAGE, else beside triage-gen, else PATH).\n"
-                "--workdir: where triage's log and counters go (default a new /tmp/triage-drill.*, kept).\n");
+                "--workdir: where triage's log and counters go (default a new /tmp/triage-drill.*, kept).\n"
+                "--triage-arg: one more triage option after its `--` (repeatable), e.g.\n"
+                "  --triage-arg --syslog-cef --triage-arg udp://127.0.0.1:5514\n");
             return 0;
         } else if (!a.empty() && a[0] == '-') {
             std::fprintf(stderr, "triage-gen drill: unknown option '%s'\n", a.c_str());
@@ -250,6 +259,7 @@ int cmd_drill(int argc, char** argv, const char* self) {
         targs.push_back("-f");
         targs.push_back(config);
     }
+    targs.insert(targs.end(), triage_extra.begin(), triage_extra.end());
     if (!quiet) {
         std::printf("drill %s: %s\n", sc.name.c_str(), sc.description.c_str());
         std::printf("triage: %s %s (two memif ports, one worker); work dir %s\n", triage_bin.c_str(),
@@ -355,6 +365,10 @@ int cmd_drill(int argc, char** argv, const char* self) {
     Live live(sc);
     const uint64_t hz = rte_get_tsc_hz();
     const uint64_t tsc0 = rte_rdtsc();
+    // The same instant on the wall clock, the clock of triage's incident
+    // times: a stream's first packet is at wall0_ms + its send time.
+    const double wall0_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::system_clock::now().time_since_epoch()).count();
     std::deque<Out> pending[2];
     std::vector<Out> outs;
     rte_mbuf* burst[64];
@@ -419,9 +433,11 @@ int cmd_drill(int argc, char** argv, const char* self) {
         }
     }
     const bool interrupted = g_stop.load();
+    // triage first: while its worker still polls, closing our memif ports
+    // unmaps the rings under it (a segfault in librte_net_memif, seen under load).
+    stop_triage(true);
     stop_ports(ports);
     rte_eal_cleanup();
-    stop_triage(true);
     runtime_dirs();
     if (interrupted) {
         std::fprintf(stderr, "triage-gen: drill interrupted; no verdict\n");
@@ -536,6 +552,23 @@ int cmd_drill(int argc, char** argv, const char* self) {
     json_number(doc, {"scrub", "syn_cookies_sent"}, cookies_sent);
     json_number(doc, {"scrub", "sources_authenticated"}, sources_auth);
 
+    // Incidents triage's detection opened (its --incident-log, the latest
+    // line of each), and each stream's first packet and end on the wall clock.
+    std::vector<IncidentRecord> incs;
+    {
+        std::ifstream in(incidents);
+        std::stringstream ss;
+        ss << in.rdbuf();
+        if (!parse_incident_log(ss.str(), incs, err)) return fail(incidents + ": " + err);
+    }
+    std::vector<double> first_ms(sc.streams.size(), -1), end_ms(sc.streams.size());
+    for (size_t s = 0; s < sc.streams.size(); ++s) {
+        if (!res[s].sent_ns.empty()) first_ms[s] = wall0_ms + static_cast<double>(res[s].sent_ns[0]) / 1e6;
+        end_ms[s] = wall0_ms + static_cast<double>(sc.streams[s].end_ns(sc.duration_ns)) / 1e6;
+    }
+    unsigned mitigations_on = 0;
+    for (const IncidentRecord& r : incs) mitigations_on += r.count("mitigation on");
+
     // ---------------------------------------------------------------- checks
     struct Check {
         std::string text;
@@ -581,7 +614,36 @@ int cmd_drill(int argc, char** argv, const char* self) {
         bool have = true;
         std::string unit = "%";
         std::string label = e.target;
-        if (e.what == Expect::What::first_drop_ms) {
+        std::string never;  // why got is infinite
+        if (e.what == Expect::What::incidents || e.what == Expect::What::mitigations) {
+            unit.clear();
+            got = e.what == Expect::What::incidents ? static_cast<double>(incs.size()) : mitigations_on;
+        } else if (e.what == Expect::What::detected_ms) {
+            unit = " ms";
+            have = false;
+            got = -INFINITY;
+            for (size_t s = 0; s < sc.streams.size(); ++s) {
+                const Stream& st = sc.streams[s];
+                if (!(e.target == st.name || (e.target == "attack" && !st.legit())) || detect_vector(st).empty() ||
+                    first_ms[s] < 0)
+                    continue;
+                have = true;
+                const Detection d = find_detection(incs, st, first_ms[s], end_ms[s]);
+                if (d.incident < 0) {
+                    got = INFINITY;
+                    never = "never (no incident on " + st.name + "'s target held " + detect_vector(st) + ")";
+                    break;
+                }
+                got = std::max(got, d.delay_ms);
+            }
+        } else if (e.what == Expect::What::classified) {
+            unit.clear();
+            const Stream* st = sc.find(e.target);
+            const size_t s = static_cast<size_t>(st - sc.streams.data());
+            have = first_ms[s] >= 0 || kind_is_session(st->kind);
+            const double from = first_ms[s] >= 0 ? first_ms[s] : wall0_ms + static_cast<double>(st->start_ns) / 1e6;
+            got = classified_confidence(incs, *st, e.vector, from, end_ms[s]);
+        } else if (e.what == Expect::What::first_drop_ms) {
             unit = " ms";
             got = -1;
             for (const StreamReport& r : reps)
@@ -619,27 +681,61 @@ int cmd_drill(int argc, char** argv, const char* self) {
                 if (e.what == Expect::What::dropped) got = 100 - got;
             }
         }
-        const char* what = e.what == Expect::What::delivered    ? "delivered"
-                           : e.what == Expect::What::dropped    ? "dropped"
-                           : e.what == Expect::What::handshakes ? "handshakes"
-                                                                : "first-drop";
+        const char* what = expect_what_name(e.what);
         char b[256];
         bool pass;
-        if (!have) {
+        if (e.what == Expect::What::incidents || e.what == Expect::What::mitigations ||
+            e.what == Expect::What::classified) {
+            const char* op = e.equal ? "==" : e.at_least ? ">=" : "<=";
+            pass = e.equal ? std::fabs(got - e.value) < 1e-9 : e.at_least ? got >= e.value - 1e-9 : got <= e.value + 1e-9;
+            char conf[48];
+            std::snprintf(conf, sizeof conf, "%.2f", got);
+            if (e.what == Expect::What::classified)
+                std::snprintf(b, sizeof b, "%s classified %s confidence %s %g: %s", label.c_str(), e.vector.c_str(), op,
+                              e.value, !have ? "nothing to measure (the stream sent nothing)"
+                                             : got > 0 ? conf : "not classified so");
+            else
+                std::snprintf(b, sizeof b, "%s %s %g: %g", what, op, e.value, got);
+            if (!have) pass = false;
+        } else if (!have) {
             pass = false;
             std::snprintf(b, sizeof b, "%s %s %s %g%s: nothing to measure", label.c_str(), what, e.at_least ? ">=" : "<=",
                           e.value, unit.c_str());
         } else {
             pass = e.at_least ? got >= e.value - 1e-9 : got <= e.value + 1e-9;
             if (std::isinf(got))
-                std::snprintf(b, sizeof b, "%s %s %s %g%s: never (nothing was dropped)", label.c_str(), what,
-                              e.at_least ? ">=" : "<=", e.value, unit.c_str());
+                std::snprintf(b, sizeof b, "%s %s %s %g%s: %s", label.c_str(), what, e.at_least ? ">=" : "<=",
+                              e.value, unit.c_str(), never.empty() ? "never (nothing was dropped)" : never.c_str());
             else
                 std::snprintf(b, sizeof b, "%s %s %s %g%s: %.2f%s", label.c_str(), what, e.at_least ? ">=" : "<=",
                               e.value, unit.c_str(), got, unit.c_str());
         }
         std::string hint;
-        if (!pass && e.what == Expect::What::first_drop_ms) {
+        if (!pass && e.what == Expect::What::incidents) {
+            hint = got > e.value ? "triage opened an incident the scenario does not expect: see its vectors under "
+                                   "Detection; a class's floor (set policy P detect CLASS PPS) below legitimate peaks "
+                                   "makes them an attack"
+                                 : "too few incidents: a flood is detected above max(floor, 3 x baseline) of its "
+                                   "class (set policy P detect CLASS PPS), toward a protected prefix";
+        } else if (!pass && e.what == Expect::What::mitigations) {
+            hint = got > e.value && e.value == 0
+                       ? "detection switched a mitigation on: an incident opened (see Detection)"
+                   : got > e.value ? "the mitigation flapped: a hold-down longer than the attack's pauses keeps one "
+                                     "incident open (set detect hold-down T)"
+                                 : "detection switches mitigation only for a policy in mode auto (set policy P "
+                                   "mitigation auto), when an incident opens";
+        } else if (!pass && e.what == Expect::What::detected_ms) {
+            hint = std::isinf(got) ? "detection never named the vector: is the target protected (add protect), its rate "
+                                     "above the class's floor (set policy P detect CLASS PPS), and its share of the "
+                                     "traffic toward the host high enough?"
+                                   : "an incident opens after 2 samples of 20 ms above the threshold: later means the "
+                                     "rate crossed it late (a floor close to the rate) or triage's control core "
+                                     "sampled late";
+        } else if (!pass && e.what == Expect::What::classified) {
+            hint = got <= 0 ? "no incident on the stream's target held " + e.vector + ": see Detection"
+                            : "confidence is share x min(1, rate / (2 x threshold)): other traffic toward the host, "
+                              "or a rate close to the floor, lowers it";
+        } else if (!pass && e.what == Expect::What::first_drop_ms) {
             hint = std::isinf(got) ? "nothing dropped it: see the other checks"
                                    : "a limit lets its burst through first (default one second's worth); a smaller "
                                      "burst (limit ... burst N) drops sooner";
@@ -700,28 +796,91 @@ int cmd_drill(int argc, char** argv, const char* self) {
     std::printf("  triage's drops by reason:");
     for (const auto& [name, v] : reasons) std::printf(" %s %s", name.c_str(), fmt_count(v).c_str());
     std::printf("%s\n", reasons.empty() ? " none" : "");
-    // Incidents triage's detection opened (its --incident-log).
-    std::vector<std::string> incident_lines;
-    {
-        std::ifstream in(incidents);
-        std::string l;
-        while (std::getline(in, l))
-            if (l.find("\"event\": \"open\"") != std::string::npos) incident_lines.push_back(l);
+    // Each incident: its vectors, how long after the stream that sends each
+    // one it was detected, and when mitigation went on and off, all in the
+    // drill's time (seconds from the scenario's start).
+    auto at_s = [&](int64_t ms) { return (static_cast<double>(ms) - wall0_ms) / 1000; };
+    std::vector<std::string> incident_json;
+    std::printf("\nDetection: %zu incident(s) opened", incs.size());
+    std::printf("%s\n", incs.empty() ? "" : (" (" + incidents + ", reports in " + workdir + ")").c_str());
+    for (const IncidentRecord& r : incs) {
+        char b[512];
+        std::snprintf(b, sizeof b, "  incident %u on %s (%s): opened at %.3f s", r.id, r.target.c_str(),
+                      r.prefix.c_str(), at_s(r.start_ms));
+        std::string line = b;
+        if (r.end_ms >= 0) {
+            std::snprintf(b, sizeof b, ", closed at %.3f s", at_s(r.end_ms));
+            line += b;
+        } else {
+            line += ", still open when triage stopped";
+        }
+        std::printf("%s\n", line.c_str());
+        std::string dj;  // its "detections" for the JSON report
+        for (const IncidentRecord::Vec& v : r.vectors) {
+            // The stream that sends the vector toward the target and began
+            // last before the vector showed (pulses: the one it answered).
+            const int64_t vms = r.vector_ms(v.vector);
+            int who = -1;
+            for (size_t s = 0; s < sc.streams.size(); ++s) {
+                const Stream& st = sc.streams[s];
+                if (detect_vector(st) != v.vector || first_ms[s] < 0 || !block_overlaps(st.dst, r.prefix)) continue;
+                if (first_ms[s] > static_cast<double>(vms) + 1) continue;
+                if (who < 0 || first_ms[s] > first_ms[static_cast<size_t>(who)]) who = static_cast<int>(s);
+            }
+            std::snprintf(b, sizeof b, "    %-16s confidence %.2f, peak %s packets/s", v.vector.c_str(), v.confidence,
+                          fmt_count(static_cast<uint64_t>(v.peak_pps)).c_str());
+            line = b;
+            char d[256];
+            if (who >= 0) {
+                const double delay = static_cast<double>(vms) - first_ms[static_cast<size_t>(who)];
+                std::snprintf(d, sizeof d, ": detected %.0f ms after %s began (at %.3f s)", delay,
+                              sc.streams[static_cast<size_t>(who)].name.c_str(), at_s(vms));
+                line += d;
+                std::snprintf(d, sizeof d, "\"stream\": \"%s\", \"delay_ms\": %.1f",
+                              json_escape(sc.streams[static_cast<size_t>(who)].name).c_str(), delay);
+            } else {
+                std::snprintf(d, sizeof d, ": at %.3f s; no attack stream of the scenario sends it", at_s(vms));
+                line += d;
+                std::snprintf(d, sizeof d, "\"stream\": null, \"delay_ms\": null");
+            }
+            std::printf("%s\n", line.c_str());
+            std::snprintf(b, sizeof b, "%s{\"vector\": \"%s\", \"confidence\": %.3f, \"at_s\": %.3f, %s}",
+                          dj.empty() ? "" : ", ", json_escape(v.vector).c_str(), v.confidence, at_s(vms), d);
+            dj += b;
+        }
+        std::string on, off, mon, moff;
+        for (const IncidentRecord::Act& a : r.actions) {
+            if (a.what != "mitigation on" && a.what != "mitigation off") continue;
+            std::snprintf(b, sizeof b, "%.3f", at_s(a.ms));
+            std::string& txt = a.what == "mitigation on" ? on : off;
+            std::string& js = a.what == "mitigation on" ? mon : moff;
+            txt += (txt.empty() ? "" : ", ") + std::string(b) + " s";
+            js += (js.empty() ? "" : ", ") + std::string(b);
+        }
+        if (on.empty())
+            std::printf("    mitigation: not switched by detection (mode %s)\n",
+                        r.line.find("\"mode\": \"auto\"") != std::string::npos ? "auto" : "monitor or enforce");
+        else
+            std::printf("    mitigation on at %s%s%s\n", on.c_str(), off.empty() ? ", still on when triage stopped" : "; off at ",
+                        off.c_str());
+        // The record as triage wrote it, with what the drill measured added.
+        std::string j = r.line;
+        const size_t close = j.find_last_of('}');
+        if (close != std::string::npos) {
+            std::snprintf(b, sizeof b, "%.3f", at_s(r.start_ms));
+            j = j.substr(0, close) + ", \"drill\": {\"opened_s\": " + b + ", \"closed_s\": ";
+            if (r.end_ms >= 0) {
+                std::snprintf(b, sizeof b, "%.3f", at_s(r.end_ms));
+                j += b;
+            } else {
+                j += "null";
+            }
+            j += ", \"detections\": [" + dj + "], \"mitigation_on_s\": [" + mon + "], \"mitigation_off_s\": [" +
+                 moff + "]}}";
+        }
+        incident_json.push_back(std::move(j));
     }
-    std::printf("\nDetection: %zu incident(s) opened", incident_lines.size());
-    std::printf("%s\n", incident_lines.empty() ? "" : (" (" + incidents + ", reports in " + workdir + ")").c_str());
-    for (const std::string& l : incident_lines) {
-        auto field = [&](const char* k) {
-            const std::string q = std::string("\"") + k + "\": ";
-            size_t a = l.find(q);
-            if (a == std::string::npos) return std::string("?");
-            a += q.size();
-            if (l[a] == '"') return l.substr(a + 1, l.find('"', a + 1) - a - 1);
-            return l.substr(a, l.find_first_of(",}", a) - a);
-        };
-        std::printf("  incident %s on %s at %s: %s (confidence %s)\n", field("id").c_str(), field("target").c_str(),
-                    field("start").c_str(), field("vector").c_str(), field("confidence").c_str());
-    }
+    std::printf("  mitigation switched on %u time(s)\n", mitigations_on);
     std::printf("\nChecks\n");
     for (const Check& c : checks)
         std::printf("  %s %s%s%s\n", c.pass ? "PASS" : "FAIL", c.text.c_str(), c.hint.empty() ? "" : " -> ",
@@ -764,8 +923,8 @@ int cmd_drill(int argc, char** argv, const char* self) {
             std::fprintf(f, "%s{\"check\": \"%s\", \"pass\": %s}", k ? ", " : "", json_escape(checks[k].text).c_str(),
                          checks[k].pass ? "true" : "false");
         std::fprintf(f, "],\n \"incidents\": [");
-        for (size_t k = 0; k < incident_lines.size(); ++k)
-            std::fprintf(f, "%s%s", k ? ", " : "", incident_lines[k].c_str());
+        for (size_t k = 0; k < incident_json.size(); ++k)
+            std::fprintf(f, "%s\n  %s", k ? "," : "", incident_json[k].c_str());
         std::fprintf(f, "],\n \"triage_drops\": {");
         for (size_t k = 0; k < reasons.size(); ++k)
             std::fprintf(f, "%s\"%s\": %llu", k ? ", " : "", json_escape(reasons[k].first).c_str(),

@@ -5,6 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cinttypes>
 #include <cstdarg>
@@ -49,6 +50,18 @@ Control::Control(const Options& o, telemetry::Report& report, policy::Publisher&
             throw std::runtime_error("--incident-log " + o_.incident_log + ": cannot open for appending: " +
                                      std::strerror(errno));
     }
+    alert::Config ac;
+    ac.syslog_cef = o_.syslog_cef;
+    ac.syslog_json = o_.syslog_json;
+    ac.webhook = o_.webhook;
+    ac.webhook_headers = o_.webhook_headers;
+    ac.notify_command = o_.notify_command;
+    ac.version = version_;
+    if (ac.any()) {
+        // On the control core (after rte_eal_init): the sender thread stays off the workers' cores.
+        alerts_ = std::make_unique<alert::Dispatcher>(std::move(ac));
+        spdlog::info("incident alerts to {}", alerts_->describe());
+    }
     // Workers always have a snapshot to read, from before the first packet.
     commit(running_);
 }
@@ -64,7 +77,7 @@ void Control::sync_detector() {
         detect::Entry e;
         e.name = pr.name;
         e.prefix = classify::to_string(pr.prefix);
-        const std::string& pname = s->policy_names[pr.policy];
+        const std::string& pname = s->policy_names[pr.config_policy];
         const policy::Policy& pol = running_.policies().at(pname);
         e.mode = pol.mitigation;
         for (unsigned c = 0; c < detect::kClasses && c < s->class_names.size(); ++c) {
@@ -77,6 +90,23 @@ void Control::sync_detector() {
         entries.push_back(std::move(e));
     }
     detector_.set_entries(std::move(entries), s->class_names);
+    sync_capture();
+}
+
+// Capture follows snapshot indexes: the names for the packets' comments,
+// and the index of each open incident's target.
+void Control::sync_capture() {
+    const policy::Snapshot* s = pub_.current();
+    if (!recorder_ || !s) return;
+    std::vector<std::string> names;
+    for (const auto& pr : s->protect) names.push_back(pr.name);
+    for (const detect::Incident& i : detector_.incidents()) {
+        if (!i.open) continue;
+        const auto it = std::find(names.begin(), names.end(), i.target);
+        // A target no longer protected keeps its file; nothing more goes in.
+        recorder_->retarget(i.id, it == names.end() ? 0xffff : static_cast<uint16_t>(it - names.begin()));
+    }
+    recorder_->set_names(std::move(names));
 }
 
 void Control::record(const detect::Incident& i, const char* event) {
@@ -94,6 +124,84 @@ void Control::record(const detect::Incident& i, const char* event) {
         } else {
             spdlog::error("incident {}: cannot write {}: {}", i.id, path, std::strerror(errno));
         }
+    }
+    alert::Kind k{};
+    if (alerts_ && alert::kind_from_event(event, k)) send_alert(i, k);
+}
+
+void Control::send_alert(const detect::Incident& i, alert::Kind k, const std::string& reason) {
+    if (!alerts_) return;
+    const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch()).count();
+    alerts_->send(alert::make_alert(k, i, pub_.current()->class_names, now, reason));
+}
+
+// An incident's capture: the ring's history for its target, then its
+// sampled packets until it closes (docs/capture.md).
+void Control::start_capture(detect::Incident& i) {
+    if (!recorder_ || o_.incident_dir.empty()) return;
+    const policy::Snapshot* s = pub_.current();
+    uint16_t entry = 0xffff;
+    for (size_t k = 0; s && k < s->protect.size(); ++k)
+        if (s->protect[k].name == i.target) entry = static_cast<uint16_t>(k);
+    if (entry == 0xffff) return;
+    const std::string path = o_.incident_dir + "/incident-" + std::to_string(i.id) + ".pcapng";
+    try {
+        recorder_->open_incident(i.id, entry, path,
+                                 "triage incident " + std::to_string(i.id) + " on " + i.target + " (" + i.prefix +
+                                     "), sampled headers from before it opened");
+        i.capture = path;
+    } catch (const std::exception& e) {
+        spdlog::error("incident {}: no capture: {}", i.id, e.what());
+    }
+}
+
+void Control::end_capture(detect::Incident& i) {
+    if (!recorder_ || i.capture.empty()) return;
+    const uint64_t n = recorder_->close_incident(i.id);
+    i.capture_packets = n;
+    spdlog::info("incident {}: capture {} closed with {} packets", i.id, i.capture, n);
+}
+
+// Every 250 ms each worker hands over the summary of its samples since the
+// last time. While an incident is open they are merged, and every open
+// incident's top sources are read from the merge (docs/detection.md).
+void Control::sketch_tick() {
+    if (sketches_.empty()) return;
+    bool open = false;
+    for (const detect::Incident& i : detector_.incidents()) open |= i.open;
+    if (open && !merging_) merged_->clear();
+    merging_ = open;
+    bool fresh = false;
+    for (size_t k = 0; k < sketches_.size(); ++k) {
+        scrub::SketchSlot& s = *sketches_[k];
+        if (sketch_req_[k] == 0 || s.served.load(std::memory_order_acquire) != sketch_req_[k]) continue;
+        if (open) {
+            merged_->merge(s.snap);
+            fresh = true;
+        }
+        sketch_req_[k] = 0;  // consumed
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_sketch_req_ >= std::chrono::milliseconds(250)) {
+        last_sketch_req_ = now;
+        for (size_t k = 0; k < sketches_.size(); ++k) {
+            if (sketch_req_[k] != 0) continue;  // the last one is not served yet
+            uint32_t next = sketches_[k]->request.load(std::memory_order_relaxed) + 1;
+            if (next == 0) next = 1;  // 0 means "nothing asked"
+            sketch_req_[k] = next;
+            sketches_[k]->request.store(next, std::memory_order_release);
+        }
+    }
+    if (!fresh) return;
+    const policy::Snapshot* snap = pub_.current();
+    if (!snap) return;
+    for (const detect::Incident& i : detector_.incidents()) {
+        if (!i.open) continue;
+        for (size_t k = 0; k < snap->protect.size(); ++k)
+            if (snap->protect[k].name == i.target)
+                if (detect::Incident* m = detector_.incident_mut(i.id))
+                    m->top_sources = detect::top_sources(*merged_, static_cast<uint16_t>(k), 10, i.packets);
     }
 }
 
@@ -122,17 +230,30 @@ void Control::detect_tick() {
         switch (e.kind) {
         case detect::Event::opened:
             spdlog::warn("{}", e.text);
-            if (const detect::Incident* i = detector_.incident(e.incident)) record(*i, "open");
+            if (detect::Incident* i = detector_.incident_mut(e.incident)) {
+                start_capture(*i);
+                record(*i, "open");
+            }
             break;
-        case detect::Event::vector_added: spdlog::warn("{}", e.text); break;
+        case detect::Event::vector_added:
+            spdlog::warn("{}", e.text);
+            if (const detect::Incident* i = detector_.incident(e.incident))
+                send_alert(*i, alert::Kind::vector_added, e.text);
+            break;
         case detect::Event::mitigate_on:
         case detect::Event::mitigate_off:
             spdlog::warn("{}", e.text);
             remit = true;
+            if (const detect::Incident* i = detector_.incident(e.incident))
+                send_alert(*i, e.kind == detect::Event::mitigate_on ? alert::Kind::mitigation_on : alert::Kind::mitigation_off,
+                           e.text);
             break;
         case detect::Event::closed:
             spdlog::info("{}", e.text);
-            if (const detect::Incident* i = detector_.incident(e.incident)) record(*i, "close");
+            if (detect::Incident* i = detector_.incident_mut(e.incident)) {
+                end_capture(*i);
+                record(*i, "close");
+            }
             break;
         }
     }
@@ -156,10 +277,75 @@ void Control::detect_tick() {
 }
 
 void Control::finish() {
+    if (recorder_) recorder_->finish();
     for (const detect::Incident& i : detector_.incidents())
         if (i.open) record(i, "exit");
     if (incident_log_) std::fclose(incident_log_);
     incident_log_ = nullptr;
+    // Sends what is queued (the exit alerts above included) for up to 2 s.
+    alerts_.reset();
+}
+
+void Control::capture_start(std::ostream& os, const CaptureRequest& r) {
+    if (!recorder_) throw cli::CommandError("packet capture is off (triage was started with --capture-ring 0)");
+    capture::Filter f;
+    std::string err;
+    if (!capture::parse_filter(r.filter, f, err)) throw cli::CommandError(err);
+    try {
+        recorder_->start_manual(r.file, f, r.packets, static_cast<double>(r.seconds), r.snap);
+    } catch (const std::exception& e) {
+        throw cli::CommandError(std::string("capture not started: ") + e.what());
+    }
+    os << "capturing " << capture::to_string(f) << " to " << r.file
+       << (r.snap ? ", " + std::to_string(r.snap) + " bytes per frame" : std::string(", headers only"));
+    if (r.packets) os << ", up to " << r.packets << " packets";
+    if (r.seconds) os << ", for " << r.seconds << " s";
+    os << " (capture stop ends it)\n";
+}
+
+void Control::capture_stop(std::ostream& os) {
+    if (!recorder_) throw cli::CommandError("packet capture is off (triage was started with --capture-ring 0)");
+    try {
+        const capture::ManualStatus s = recorder_->stop_manual("capture stop");
+        os << "capture stopped: " << s.packets << " packets (" << s.bytes << " bytes of pcapng) in " << s.path;
+        if (s.lost) os << "; " << s.lost << " frames not captured (ring full)";
+        os << "\n";
+    } catch (const std::exception& e) {
+        throw cli::CommandError(e.what());
+    }
+}
+
+void Control::show_capture(std::ostream& os) {
+    if (!recorder_) {
+        os << "packet capture is off (triage was started with --capture-ring 0)\n";
+        return;
+    }
+    const capture::ManualStatus m = recorder_->manual_status();
+    if (m.running) {
+        os << fmt_line("capture running: %s, filter %s, %llu packets, %.0f s", m.path.c_str(), m.filter.c_str(),
+                       ull(m.packets), m.seconds);
+        if (m.limit) os << fmt_line(" of %llu", ull(m.limit));
+        if (m.duration > 0) os << fmt_line(", ends at %.0f s", m.duration);
+        if (m.lost) os << fmt_line(", %llu not captured (ring full)", ull(m.lost));
+        os << "\n";
+    } else if (!m.path.empty()) {
+        os << fmt_line("no capture running; the last wrote %llu packets to %s (%s)\n", ull(m.packets), m.path.c_str(),
+                       m.ended.c_str());
+    } else {
+        os << "no capture running (capture start FILE [match FILTER] starts one)\n";
+    }
+    const capture::Settings& st = recorder_->settings();
+    os << fmt_line("incident capture: 1 in %u frames toward protected prefixes, %s, ring of %u per worker%s\n",
+                   st.sample_every,
+                   st.payload ? fmt_line("headers + %u payload bytes", st.payload).c_str() : "headers only", st.ring,
+                   o_.incident_dir.empty() ? " (off: no --incident-dir)" : "");
+    os << fmt_line("%-8s %10s %12s %10s %10s %12s %10s\n", "WORKER", "HELD", "SAMPLED", "EVICTED", "NO-MBUF",
+                   "MANUAL", "LOST");
+    unsigned w = 0;
+    for (const capture::Tap* t : recorder_->taps())
+        os << fmt_line("%-8u %10u %12llu %10llu %10llu %12llu %10llu\n", w++, t->held(), ull(t->sampled()),
+                       ull(t->evicted()), ull(t->no_mbuf()), ull(t->manual_taken()), ull(t->manual_lost()));
+    os << fmt_line("open incident files: %zu\n", recorder_->open_incidents());
 }
 
 void Control::show_incidents(std::ostream& os) {
@@ -238,6 +424,8 @@ void Control::commit(const policy::Config& next) {
 void Control::tick() {
     pub_.reclaim();
     detect_tick();
+    sketch_tick();
+    if (recorder_) recorder_->tick(std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count());
     if (const uint32_t w = cookie_window(); w != secrets_.window) {
         // A copy of the running snapshot with the next keys: tables and
         // rules are shared, so this costs a few small vectors.
@@ -265,6 +453,41 @@ void Control::fill(telemetry::PolicyGauges& g) const {
     g.cookie_window = secrets_.window;
     g.cookie_shared = shared_.has_value();
     g.meter_capacity = o_.sources;
+    fill(report_.detect);
+    fill(report_.exports);
+}
+
+void Control::fill(telemetry::ExportGauges& g) const {
+    g.alert_sinks.clear();
+    if (alerts_) {
+        const alert::Stats st = alerts_->stats();
+        for (unsigned k = 0; k < alert::kSinks; ++k) {
+            const alert::SinkStats& s = st.sinks[k];
+            if (s.enabled)
+                g.alert_sinks.push_back({alert::sink_name(static_cast<alert::Sink>(k)), s.sent, s.failed, s.dropped});
+        }
+    }
+    g.capture = recorder_ != nullptr;
+    if (!recorder_) return;
+    g.capture_sampled = g.capture_evicted = g.capture_nombuf = g.capture_manual = g.capture_manual_lost = 0;
+    for (const capture::Tap* t : recorder_->taps()) {
+        g.capture_sampled += t->sampled();
+        g.capture_evicted += t->evicted();
+        g.capture_nombuf += t->no_mbuf();
+        g.capture_manual += t->manual_taken();
+        g.capture_manual_lost += t->manual_lost();
+    }
+    g.capture_files_open = recorder_->open_incidents();
+    g.manual_running = recorder_->manual_status().running;
+}
+
+void Control::fill(telemetry::DetectGauges& g) const {
+    detect::fill_gauges(detector_, g);
+    // Whether mitigation is in force is the snapshot's word: it also knows
+    // `set protect NAME mitigation on`. Detection follows snapshot order.
+    if (const policy::Snapshot* s = pub_.current())
+        for (size_t k = 0; k < g.targets.size() && k < s->protect.size(); ++k)
+            if (s->protect[k].name == g.targets[k].name) g.targets[k].mitigated = s->protect[k].mitigation;
 }
 
 std::vector<Control::Role> Control::select(const std::optional<std::string>& port) const {

@@ -11,10 +11,14 @@
 #include <cstdio>
 #include <set>
 
+#include "alert.h"
+#include "capture.h"
 #include "cli.h"
 #include "detect.h"
 #include "options.h"
 #include "publisher.h"
+#include "scrub.h"
+#include "sketch.h"
 #include "telemetry.h"
 
 namespace triage::app {
@@ -39,18 +43,38 @@ public:
     void set_log_level(const std::string& level) override;
     void show_incidents(std::ostream& os) override;
     void show_incident(std::ostream& os, uint32_t id) override;
+    void capture_start(std::ostream& os, const CaptureRequest& r) override;
+    void capture_stop(std::ostream& os) override;
+    void show_capture(std::ostream& os) override;
+    // Packet capture: incident files (with --incident-dir) and `capture`.
+    // Owned by main; nullptr: capture is off.
+    void set_recorder(capture::Recorder* r) {
+        recorder_ = r;
+        sync_capture();
+    }
 
     // Detection reads these (one array of policy::kMaxProtected per worker).
     void set_entry_counters(std::vector<const detect::EntryCounters*> per_worker) { entries_ = std::move(per_worker); }
+    // The workers' top-sources summaries (one slot per worker).
+    void set_sketches(std::vector<scrub::SketchSlot*> slots) {
+        sketches_ = std::move(slots);
+        sketch_req_.assign(sketches_.size(), 0);
+    }
     // At exit: incidents still open go to the incident log as they stand.
     void finish();
     const detect::Detector& detector() const noexcept { return detector_; }
+    // The alert sinks' counters (sent, failed, dropped); null when no sink is configured.
+    const alert::Dispatcher* alerts() const noexcept { return alerts_.get(); }
 
     // Control-loop duties: free retired snapshots, drop expired list entries
     // and rotate the SYN-cookie keys (publishing the result). Cheap when
     // there is nothing to do.
     void tick();
+    // The report's gauges; filling the policy's also refreshes report.detect
+    // (main calls fill(report.policy) every 250 ms and at exit).
     void fill(telemetry::PolicyGauges& g) const;
+    void fill(telemetry::DetectGauges& g) const;
+    void fill(telemetry::ExportGauges& g) const;
 
 private:
     struct Role {
@@ -65,8 +89,13 @@ private:
     std::string version_;
     void publish(std::unique_ptr<policy::Snapshot> s);
     void sync_detector();
+    void sync_capture();
+    void start_capture(detect::Incident& i);
+    void end_capture(detect::Incident& i);
     void detect_tick();
     void record(const detect::Incident& i, const char* event);
+    // Hands the incident as it stands to the alert sinks (never waits on them).
+    void send_alert(const detect::Incident& i, alert::Kind k, const std::string& reason = {});
     uint32_t cookie_window() const;
 
     policy::Config running_;
@@ -86,6 +115,17 @@ private:
     std::set<std::string> mitigated_;
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now(), last_sample_{};
     FILE* incident_log_ = nullptr;
+    // --syslog-cef/--syslog-json/--webhook/--notify-command; null when none is set.
+    std::unique_ptr<alert::Dispatcher> alerts_;
+    capture::Recorder* recorder_ = nullptr;
+    // Top sources: what each worker was last asked for, and the merged
+    // summary of every open incident's window (cleared when none is open).
+    void sketch_tick();
+    std::vector<scrub::SketchSlot*> sketches_;
+    std::vector<uint32_t> sketch_req_;
+    std::unique_ptr<detect::SpaceSaving<1024>> merged_ = std::make_unique<detect::SpaceSaving<1024>>();
+    bool merging_ = false;
+    std::chrono::steady_clock::time_point last_sketch_req_{};
 };
 
 }  // namespace triage::app

@@ -20,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "capture.h"
 #include "cli.h"
 #include "control.h"
 #include "options.h"
@@ -210,8 +211,43 @@ int run(int argc, char** argv) {
         entry_counters.emplace_back(new detect::EntryCounters[policy::kMaxProtected]);
         entry_views.push_back(entry_counters.back().get());
     }
+    // Packet capture: a tap per worker (its sample ring, mempool and manual
+    // ring on the worker's socket), drained by the control core.
+    std::vector<std::unique_ptr<capture::Tap>> taps;
+    std::unique_ptr<capture::Recorder> recorder;
+    if (opt.capture_ring > 0) {
+        capture::Settings cs;
+        cs.sample_every = opt.capture_sample;
+        cs.payload = opt.capture_payload;
+        cs.ring = opt.capture_ring;
+        std::vector<capture::Tap*> views;
+        try {
+            RTE_LCORE_FOREACH_WORKER(lcore) {
+                taps.push_back(std::make_unique<capture::Tap>(static_cast<unsigned>(taps.size()),
+                                                              static_cast<int>(rte_lcore_to_socket_id(lcore)), cs));
+                views.push_back(taps.back().get());
+            }
+        } catch (const std::exception& e) {
+            spdlog::error("{} (give the EAL more memory with -m, or --capture-ring 0 to run without capture)", e.what());
+            taps.clear();
+            metrics.reset();
+            dpdk_telemetry.reset();
+            app::stop_ports(opt, ports);
+            rte_eal_cleanup();
+            return 2;
+        }
+        recorder = std::make_unique<capture::Recorder>(std::move(views), cs);
+    }
     app::Control control(opt, report, pub, TRIAGE_VERSION);
     control.set_entry_counters(entry_views);
+    control.set_recorder(recorder.get());
+    std::vector<std::unique_ptr<scrub::SketchSlot>> sketch_slots;
+    std::vector<scrub::SketchSlot*> sketch_views;
+    for (unsigned k = 0; k < nworkers; ++k) {
+        sketch_slots.push_back(std::make_unique<scrub::SketchSlot>());
+        sketch_views.push_back(sketch_slots.back().get());
+    }
+    control.set_sketches(sketch_views);
     cli::Engine engine(cli::commands(), control);
     cli::Console console(engine);
     try {
@@ -238,6 +274,9 @@ int run(int argc, char** argv) {
         console.close_all();
         metrics.reset();
         dpdk_telemetry.reset();
+        control.set_recorder(nullptr);
+        recorder.reset();
+        taps.clear();
         app::stop_ports(opt, ports);
         rte_eal_cleanup();
         return 2;
@@ -262,6 +301,9 @@ int run(int argc, char** argv) {
         c.shared = &shared;
         c.counters = &counters[w];
         c.entries = entry_counters[w].get();
+        c.tap = taps.empty() ? nullptr : taps[w].get();
+        c.sample_every = opt.capture_sample;
+        c.sketch = sketch_slots[w].get();
         c.lossless = opt.exit_on_eof;
         c.policy = &pub;
         rte_eal_remote_launch(scrub::worker_main, &c, lcore);
@@ -329,6 +371,9 @@ int run(int argc, char** argv) {
     if (!opt.quiet_summary) telemetry::write_summary(std::cout, report);
     if (metrics) metrics->stop();
     dpdk_telemetry.reset();
+    control.set_recorder(nullptr);
+    recorder.reset();  // its rings and mempools go before the EAL does
+    taps.clear();
     rte_eal_cleanup();
     return rc;
 }

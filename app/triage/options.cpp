@@ -1,6 +1,8 @@
 #include "options.h"
 
 #include <getopt.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -10,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "alert.h"
 #include "listen_address.h"
 
 namespace triage::app {
@@ -30,13 +33,21 @@ namespace {
     X("stats-json", "FILE", "write every counter as JSON to FILE at exit")                      \
     X("exit-on-eof", "", "stop once every net_pcap rx_pcap input is read and the pipeline drained (tests, replay)") \
     X("incident-log", "FILE", "append every incident as JSON lines to FILE (one when it opens, one when it closes)") \
-    X("incident-dir", "DIR", "write a Markdown report per incident to DIR when it closes (incident-N.md)") \
+    X("incident-dir", "DIR", "write a Markdown report per incident to DIR when it closes (incident-N.md), and its packet capture (incident-N.pcapng)") \
+    X("capture-sample", "N", "incident capture: sample 1 in N frames toward protected prefixes, 1..65536 (default 32)") \
+    X("capture-ring", "N", "incident capture: sampled frames each worker keeps from before an incident, 0..1048576; 0 turns capture off, the console's too (default 8192)") \
+    X("capture-payload", "BYTES", "keep BYTES past each frame's transport header in captures, 0..1500 (default 0: headers only, no patient payloads)") \
     X("log-level", "LEVEL", "trace|debug|info|warn|error|off (default info)")                   \
     X("log-file", "FILE", "also write the log to FILE, rotated by size")                       \
     X("log-file-size", "MB", "rotate --log-file at MB mebibytes, 1..1024 (default 10)")          \
     X("log-file-count", "N", "rotated --log-file copies kept, 1..100 (default 5)")              \
     X("log-syslog", "", "also send the log to syslog (facility daemon, ident triage)")          \
     X("metrics", "ADDR:PORT", "serve Prometheus metrics on http://ADDR:PORT/metrics; PORT alone means 127.0.0.1:PORT, IPv6 as [ADDR]:PORT (default off)") \
+    X("syslog-cef", "DEST", "send incident alerts in CEF over syslog (RFC 5424) to DEST: udp://HOST:PORT, or tcp://HOST:PORT one message per line; IPv6 as [ADDR]:PORT, PORT default 514 (docs/alerts.md)") \
+    X("syslog-json", "DEST", "send the same alerts over syslog with the incident JSON as the message; DEST as for --syslog-cef") \
+    X("webhook", "URL", "POST each alert's incident JSON to URL, http:// or https:// (verified against the system CAs); 5 s timeout, 3 tries") \
+    X("webhook-header", "HEADER", "add 'Name: value' to every webhook request, e.g. 'Authorization: Bearer TOKEN' (repeatable)") \
+    X("notify-command", "PATH", "run PATH EVENT INCIDENT_ID TARGET VECTORS for each alert (no shell), the incident JSON on stdin, TRIAGE_* in the environment; killed after 10 s") \
     X("interactive", "", "-i: open the triage> console on this terminal (quit there stops triage)") \
     X("script", "FILE", "-f: run console script FILE before forwarding starts; any bad line refuses to start") \
     X("socket", "PATH", "console socket for triage-cli, mode 0600 (default /run/triage/PREFIX.sock, PREFIX = EAL --file-prefix or triage; none = off)") \
@@ -156,6 +167,15 @@ int parse_options(int argc, char** argv, Options& o) {
             o.incident_log = optarg;
         } else if (name == "incident-dir") {
             o.incident_dir = optarg;
+        } else if (name == "capture-sample") {
+            if (!to_uint(kSpecs[idx].name, optarg, 1, 65536, v)) return -1;
+            o.capture_sample = static_cast<uint32_t>(v);
+        } else if (name == "capture-ring") {
+            if (!to_uint(kSpecs[idx].name, optarg, 0, 1048576, v)) return -1;
+            o.capture_ring = static_cast<uint32_t>(v);
+        } else if (name == "capture-payload") {
+            if (!to_uint(kSpecs[idx].name, optarg, 0, 1500, v)) return -1;
+            o.capture_payload = static_cast<uint32_t>(v);
         } else if (name == "exit-on-eof") {
             o.exit_on_eof = true;
         } else if (name == "log-level") {
@@ -182,6 +202,27 @@ int parse_options(int argc, char** argv, Options& o) {
                 return -1;
             }
             o.metrics = optarg;
+        } else if (name == "syslog-cef" || name == "syslog-json" || name == "webhook" || name == "webhook-header") {
+            try {
+                if (name == "webhook") alert::parse_webhook_url(optarg);
+                else if (name == "webhook-header") alert::parse_header(optarg);
+                else alert::parse_destination(optarg);
+            } catch (const std::invalid_argument& e) {
+                std::fprintf(stderr, "triage: --%s '%s': %s\n", kSpecs[idx].name, optarg, e.what());
+                return -1;
+            }
+            if (name == "webhook-header") o.webhook_headers.push_back(optarg);
+            else (name == "webhook" ? o.webhook : name == "syslog-cef" ? o.syslog_cef : o.syslog_json) = optarg;
+        } else if (name == "notify-command") {
+            struct stat st{};
+            const bool found = stat(optarg, &st) == 0;
+            const int err = errno;
+            if (!found || !S_ISREG(st.st_mode) || access(optarg, X_OK) != 0) {
+                std::fprintf(stderr, "triage: --notify-command '%s': %s\n", optarg,
+                             found ? "not an executable file" : std::strerror(err));
+                return -1;
+            }
+            o.notify_command = optarg;
         } else if (name == "interactive") {
             o.interactive = true;
         } else if (name == "script") {
@@ -205,6 +246,10 @@ int parse_options(int argc, char** argv, Options& o) {
     }
     if (optind < argc) {
         std::fprintf(stderr, "triage: unexpected argument '%s' (see --help)\n", argv[optind]);
+        return -1;
+    }
+    if (!o.webhook_headers.empty() && o.webhook.empty()) {
+        std::fprintf(stderr, "triage: --webhook-header needs --webhook URL\n");
         return -1;
     }
     if (o.outside_port == o.inside_port) {

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace triage::app {
 
@@ -22,13 +23,19 @@ struct Options {
     bool exit_on_eof = false;
     std::string stats_json;  // empty = none
     std::string incident_log;  // JSON lines; empty = none
-    std::string incident_dir;  // Markdown reports; empty = none
+    std::string incident_dir;  // Markdown reports and incident captures; empty = none
+    uint32_t capture_sample = 32, capture_ring = 8192, capture_payload = 0;
     std::string log_level = "info";
     std::string log_file;           // empty = console (and syslog) only
     unsigned log_file_mb = 10;      // rotate at this size
     unsigned log_file_count = 5;    // rotated copies kept
     bool log_syslog = false;
     std::string metrics;            // --metrics ADDR:PORT as given (validated); empty = off
+    // Incident alerts (lib/alert, docs/alerts.md), validated at parse time; empty = off.
+    std::string syslog_cef, syslog_json;       // udp://HOST:PORT or tcp://HOST:PORT
+    std::string webhook;                       // http:// or https:// URL
+    std::vector<std::string> webhook_headers;  // "Name: value"
+    std::string notify_command;                // an executable
     bool quiet_summary = false;
     bool interactive = false;     // -i
     std::string script;           // -f FILE

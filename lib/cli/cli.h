@@ -99,6 +99,17 @@ public:
     virtual void show_signatures(std::ostream& os) = 0;
     virtual void show_incidents(std::ostream& os) = 0;
     virtual void show_incident(std::ostream& os, uint32_t id) = 0;
+    // Manual packet capture (lib/capture): filter is the capture filter's
+    // text ("any" for everything), packets 0 and seconds 0 mean no limit,
+    // snap 0 means headers only. Throw CommandError when it cannot start.
+    struct CaptureRequest {
+        std::string file, filter = "any";
+        uint64_t packets = 0, seconds = 0;
+        uint32_t snap = 0;
+    };
+    virtual void capture_start(std::ostream& os, const CaptureRequest& r) = 0;
+    virtual void capture_stop(std::ostream& os) = 0;
+    virtual void show_capture(std::ostream& os) = 0;
     virtual void set_log_level(const std::string& level) = 0;
 };
 

@@ -157,11 +157,12 @@ void set_limit(Session& s, const Args& a) {
         r.burst = si_arg(a, "burst");
         if (r.burst == 0) throw CommandError("burst must be at least 1 packet");
     }
-    s.candidate().set_limit(a.str("policy"), a.str("class"), a.str("scope") == "destination", r);
+    s.candidate().set_limit(a.str("policy"), a.str("class"), a.str("scope") == "destination", r, a.has("when"));
 }
 
 void set_limit_off(Session& s, const Args& a) {
-    s.candidate().set_limit(a.str("policy"), a.str("class"), a.str("scope") == "destination", std::nullopt);
+    s.candidate().set_limit(a.str("policy"), a.str("class"), a.str("scope") == "destination", std::nullopt,
+                            a.has("when"));
 }
 
 void set_fragments(Session& s, const Args& a) {
@@ -200,6 +201,21 @@ void set_detect_floor(Session& s, const Args& a) {
 void set_hold_down(Session& s, const Args& a) { s.candidate().set_hold_down(seconds_arg(a, "time")); }
 void show_incidents(Session& s, const Args&) { s.runtime().show_incidents(s.out()); }
 void show_incident(Session& s, const Args& a) { s.runtime().show_incident(s.out(), count_arg(a, "id")); }
+
+void capture_start(Session& s, const Args& a) {
+    Runtime::CaptureRequest r;
+    r.file = a.str("file");
+    if (a.has("filter")) r.filter = a.str("filter");
+    if (a.has("packets")) r.packets = count_arg(a, "packets");
+    if (a.has("time")) r.seconds = seconds_arg(a, "time");
+    if (a.has("snap")) {
+        r.snap = count_arg(a, "snap");
+        if (r.snap < 64 || r.snap > 2048) throw CommandError("snaplen is 64 to 2048 bytes");
+    }
+    s.runtime().capture_start(s.out(), r);
+}
+void capture_stop(Session& s, const Args&) { s.runtime().capture_stop(s.out()); }
+void show_capture(Session& s, const Args&) { s.runtime().show_capture(s.out()); }
 
 void add_reflector(Session& s, const Args& a) {
     const uint32_t port = count_arg(a, "port");
@@ -254,10 +270,17 @@ void show_policy_settings(Session& s, const Args& a) {
     o << "  mitigation   " << policy::mitigation_mode_name(p.mitigation);
     for (const auto& [cls, pps] : p.detect_floor) o << "; detect " << cls << " above " << pps << "/s";
     o << "\n";
-    if (p.limits.empty()) o << "  limits       none\n";
+    if (p.limits.empty() && p.mitigation_limits.empty()) o << "  limits       none\n";
     for (const auto& [cls, l] : p.limits) {
         if (l.source) o << "  limit        " << cls << " source " << policy::format_rate(*l.source) << "\n";
         if (l.destination) o << "  limit        " << cls << " destination " << policy::format_rate(*l.destination) << "\n";
+    }
+    for (const auto& [cls, l] : p.mitigation_limits) {
+        if (l.source)
+            o << "  limit        " << cls << " source " << policy::format_rate(*l.source) << " while mitigating\n";
+        if (l.destination)
+            o << "  limit        " << cls << " destination " << policy::format_rate(*l.destination)
+              << " while mitigating\n";
     }
     for (const auto& [pfx, e] : s.view().protect())
         if (e.policy == p.name)
@@ -362,10 +385,12 @@ const Command kCommands[] = {
      Effect::config, set_auth_ttl},
     {"scrub", "set policy <policy:policy> aggregate <family:ipv4|ipv6> <len:count>",
      "source prefix length the per-source limits count per (ipv4 8-32, ipv6 32-128)", Effect::config, set_aggregate},
-    {"scrub", "set policy <policy:policy> limit <class:class> <scope:source|destination> <pps:si> [bits <bps:si>] [burst <burst:si>]",
-     "token bucket: packets/s, optional bits/s, burst in packets (default one second)", Effect::config, set_limit},
-    {"scrub", "set policy <policy:policy> limit <class:class> <scope:source|destination> off", "remove a limit",
-     Effect::config, set_limit_off},
+    {"scrub", "set policy <policy:policy> limit <class:class> <scope:source|destination> <pps:si> [bits <bps:si>] [burst <burst:si>] [<when:mitigating>]",
+     "token bucket: packets/s, optional bits/s, burst in packets (default one second); mitigating: only while the "
+     "prefix is under mitigation, replacing the everyday limit of that scope",
+     Effect::config, set_limit},
+    {"scrub", "set policy <policy:policy> limit <class:class> <scope:source|destination> off [<when:mitigating>]",
+     "remove a limit (mitigating: the one for mitigation)", Effect::config, set_limit_off},
     {"scrub", "set policy <policy:policy> fragments <rule:allow|drop>", "IP fragments toward the policy's prefixes",
      Effect::config, set_fragments},
     {"scrub", "add service <policy:policy> <proto:tcp|udp> <ports:ports>", "open a TCP/UDP port range under the ACL",
@@ -397,6 +422,16 @@ const Command kCommands[] = {
      show_incidents},
     {"detect", "show incident <id:count>", "one incident in full: vectors, peaks, drops, every action",
      Effect::show, show_incident},
+    {"detect", "capture start <file:file> [match <filter:capfilter>] [packets <packets:count>] [for <time:duration>]",
+     "capture matching frames, both ports, headers only, to a new pcapng file (until capture stop or a limit)",
+     Effect::action, capture_start},
+    {"detect",
+     "capture start <file:file> snaplen <snap:count> [match <filter:capfilter>] [packets <packets:count>] [for <time:duration>]",
+     "the same, keeping up to snaplen bytes of each frame (payloads too: mind patient data)", Effect::action,
+     capture_start},
+    {"detect", "capture stop", "end the running capture and close its file", Effect::action, capture_stop},
+    {"detect", "show capture", "the running capture, and the always-on incident capture rings", Effect::show,
+     show_capture},
     {"scrub", "add reflector <name:name> <port:count>", "add a UDP reflection vector by source port", Effect::config,
      add_reflector},
     {"scrub", "del reflector <name:reflector>", "remove a UDP reflection vector", Effect::config, del_reflector},

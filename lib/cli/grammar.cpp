@@ -17,6 +17,7 @@
 #include <set>
 
 #include "cli.h"
+#include "filter.h"
 
 namespace triage::cli {
 
@@ -118,6 +119,11 @@ bool check_file(Impl&, std::string_view w, std::string& err) {
     return false;
 }
 
+bool check_capfilter(Impl&, std::string_view w, std::string& err) {
+    capture::Filter f;
+    return capture::parse_filter(w, f, err);
+}
+
 bool check_expiry(Impl& im, std::string_view w, std::string& err) {
     policy::Time t;
     return policy::parse_expiry(w, im.rt->now(), t, err);
@@ -213,6 +219,10 @@ const Kind kKinds[] = {
     {"expiry", "(DURATION|TIME)", "how long from now (90s, 15m, 2h, 7d) or until when (UTC, 2026-11-22T06:14:00Z)",
      check_expiry, nullptr},
     {"section", "SECTION", "a help section", check_section, cand_section},
+    {"capfilter", "FILTER",
+     "capture filter: 'any', or comma-separated terms that must all hold: src=, dst=, host=PREFIX, tcp, udp, icmp, "
+     "proto=N, port=N[-M], in, out (e.g. dst=198.51.100.10,tcp,port=443)",
+     check_capfilter, nullptr},
     {"count", "N", "a whole number", check_count, nullptr},
     {"signature", "ID", "a signature rule id", check_count, cand_signature},
     {"si", "N", "a number, optionally with k, m or g (x1000): 500, 10k, 2m", check_si, nullptr},

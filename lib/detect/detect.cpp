@@ -100,6 +100,14 @@ double Detector::baseline(const std::string& target, unsigned cls) const noexcep
     return 0;
 }
 
+// The same rule observe() applies to each sample.
+double Detector::target_threshold(size_t k, unsigned cls) const noexcept {
+    if (k >= st_.size() || cls >= kClasses) return 0;
+    const State& s = st_[k];
+    const double floor = s.entry.floor[cls] > 0 ? s.entry.floor[cls] : default_floor(cls);
+    return std::max(floor, tune_.trigger_factor * s.baseline[cls]);
+}
+
 const std::string& Detector::class_name(unsigned cls) const noexcept {
     static const std::string none;
     return cls < class_names_.size() ? class_names_[cls] : none;
@@ -130,19 +138,29 @@ void Detector::observe(double t, int64_t wall_ms, const std::vector<EntryTotals>
         }
         const uint64_t ddrop = c.dropped >= s.last.dropped ? c.dropped - s.last.dropped : 0;
         s.last = c;
+        std::copy(rate, rate + kSlots, s.rate);
 
         // Which classes stand out, and how surely they are an attack.
         double conf[kClasses]{}, thr[kClasses];
-        bool any = false, quiet = true;
+        bool any = false, quiet = true, over[kClasses]{};
+        double over_rate = 0;  // of the classes above their thresholds
         for (unsigned j = 0; j < kClasses; ++j) {
             const double floor = s.entry.floor[j] > 0 ? s.entry.floor[j] : default_floor(j);
             thr[j] = std::max(floor, tune_.trigger_factor * s.baseline[j]);
             if (rate[j] >= tune_.release_ratio * thr[j]) quiet = false;
-            if (rate[j] <= thr[j]) continue;
+            over[j] = rate[j] > thr[j];
+            if (over[j]) over_rate += rate[j];
+        }
+        for (unsigned j = 0; j < kClasses; ++j) {
+            if (!over[j]) continue;
             // Composition: a SYN flood is SYNs without the rest of the
             // handshakes (real clients send several other segments per SYN);
-            // every other vector by its share of everything toward the host.
-            const double share = j == kSyn ? rate[kSyn] / (rate[kSyn] + rate[kTcp]) : rate[j] / total;
+            // every other vector by its share of the traffic toward the host
+            // that is not itself another anomalous class, so vectors sent
+            // together (UDP, ICMP and fragments at once) do not dilute each
+            // other below the confidence that names them.
+            const double share =
+                j == kSyn ? rate[kSyn] / (rate[kSyn] + rate[kTcp]) : rate[j] / (total - (over_rate - rate[j]));
             conf[j] = share * std::min(1.0, rate[j] / (2 * thr[j]));
             any |= conf[j] >= tune_.min_confidence;
         }
@@ -198,6 +216,7 @@ void Detector::observe(double t, int64_t wall_ms, const std::vector<EntryTotals>
         }
 
         s.streak = any ? s.streak + 1 : 0;
+        if (s.streak == 1) s.anomaly_since = t;
         if (s.streak >= tune_.confirm_samples) {
             Incident in;
             in.id = next_id_++;
@@ -205,6 +224,7 @@ void Detector::observe(double t, int64_t wall_ms, const std::vector<EntryTotals>
             in.prefix = s.entry.prefix;
             in.mode = s.entry.mode;
             in.start_t = in.last_anomaly_t = t;
+            in.first_anomaly_t = s.anomaly_since;
             in.start_wall_ms = wall_ms;
             in.peak_pps = total;
             in.peak_bps = brate;
@@ -296,7 +316,15 @@ std::string incident_json(const Incident& i, const std::vector<std::string>& cla
         o << (k ? ", " : "") << "{\"time\": \"" << format_wall(a.wall_ms) << "\", \"action\": \"" << esc(a.what)
           << "\", \"reason\": \"" << esc(a.reason) << "\"}";
     }
-    o << "], \"capture\": " << (i.capture.empty() ? "null" : "\"" + esc(i.capture) + "\"") << "}";
+    o << "], \"top_sources\": [";
+    for (size_t k = 0; k < i.top_sources.size(); ++k) {
+        const TopSource& t = i.top_sources[k];
+        std::snprintf(b, sizeof b, "%.4f", t.share);
+        o << (k ? ", " : "") << "{\"prefix\": \"" << esc(t.prefix) << "\", \"packets\": " << t.packets
+          << ", \"error\": " << t.error << ", \"bytes\": " << t.bytes << ", \"share\": " << b << "}";
+    }
+    o << "], \"capture\": " << (i.capture.empty() ? "null" : "\"" + esc(i.capture) + "\"")
+      << ", \"capture_packets\": " << i.capture_packets << "}";
     return o.str();
 }
 
@@ -328,11 +356,33 @@ std::string incident_markdown(const Incident& i, const std::vector<std::string>&
     }
     o << "\n## Timeline\n\n| Time (UTC) | Action | Reason |\n|---|---|---|\n";
     for (const Action& a : i.actions) o << "| " << format_wall(a.wall_ms) << " | " << a.what << " | " << a.reason << " |\n";
+    o << "\n## Top source prefixes\n\n"
+         "Estimated from sampled packets: each worker keeps a small summary of the heaviest source prefixes "
+         "among the packets it samples, scaled up by the sampling ratio, and the summaries are merged. The "
+         "summary may overcount a prefix by up to its error bound, never undercount it: the sampled count lies "
+         "between the estimate minus the error bound and the estimate (sampling adds its own noise). Bytes "
+         "are a lower bound, and the share is the estimate over all packets toward the target. Flood sources are easily spoofed, so "
+         "these prefixes need not be the real senders.\n\n";
+    if (i.top_sources.empty()) {
+        o << "No source prefixes were sampled for this incident.\n";
+    } else {
+        o << "| Source prefix | Packets (estimate) | Error bound | Share | Bytes (at least) |\n|---|---|---|---|---|\n";
+        for (const TopSource& t : i.top_sources) {
+            std::snprintf(b, sizeof b, " | %" PRIu64 " | %" PRIu64 " | %.1f %% | %" PRIu64 " |\n", t.packets, t.error,
+                          t.share * 100, t.bytes);
+            o << "| " << t.prefix << b;
+        }
+    }
     o << "\n## What was kept\n\n"
          "Triage counts packets and bytes per protected prefix and traffic class; it does not read or keep the "
          "payloads of patient traffic. "
       << (i.capture.empty() ? std::string("No packet capture was written for this incident.")
-                            : "Packet headers sampled around the incident are in " + i.capture + ".")
+                            : "Packet headers sampled toward the target, from before the incident opened until it "
+                              "closed, are in " + i.capture +
+                                  (i.open ? std::string() : " (" + std::to_string(i.capture_packets) + " packets)") +
+                                  ": a pcapng file Wireshark and tshark open. Frames are cut after their transport "
+                                  "header unless the box was started with --capture-payload, and each frame's "
+                                  "comment says what Triage did with it.")
       << "\n";
     return o.str();
 }

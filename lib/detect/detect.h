@@ -13,6 +13,7 @@
 
 #include "counters.h"
 #include "policy.h"
+#include "report.h"
 
 namespace triage::detect {
 
@@ -75,6 +76,15 @@ struct Action {
     std::string reason;
 };
 
+// A source prefix among the heaviest toward an incident's target, estimated
+// from sampled packets (sketch.h): the true count lies in
+// [packets - error, packets]; share is packets over the target's packets.
+struct TopSource {
+    std::string prefix;  // "203.0.113.0/24"
+    uint64_t packets = 0, bytes = 0, error = 0;
+    double share = 0;
+};
+
 struct Incident {
     uint32_t id = 0;
     std::string target, prefix;
@@ -82,12 +92,15 @@ struct Incident {
     bool open = true;
     bool mitigating = false;     // auto mitigation switched on by this incident
     double start_t = 0, end_t = 0, last_anomaly_t = 0;
+    double first_anomaly_t = 0;  // first sample of the streak that opened it (start_t - this: detection latency)
     int64_t start_wall_ms = 0, end_wall_ms = 0;
     std::vector<VectorSeen> vectors;
     double peak_pps = 0, peak_bps = 0;  // all classes together, per sample
     uint64_t packets = 0, bytes = 0, dropped = 0;  // toward the target while open
     std::vector<Action> actions;
     std::string capture;  // capture file, when one was written
+    uint64_t capture_packets = 0;  // written to it, once it is closed
+    std::vector<TopSource> top_sources;  // heaviest first
 };
 
 // What the caller must do after observe().
@@ -120,6 +133,18 @@ public:
     double baseline(const std::string& target, unsigned cls) const noexcept;
     const std::string& class_name(unsigned cls) const noexcept;
     uint64_t samples() const noexcept { return samples_; }
+    // Per protected prefix, by snapshot index (for metrics: fill_gauges).
+    size_t targets() const noexcept { return st_.size(); }
+    const Entry& target(size_t k) const noexcept { return st_[k].entry; }
+    // Packets/s of a slot (class, or kUnclassified) in the latest sample; 0 before the second.
+    double target_rate(size_t k, unsigned slot) const noexcept { return slot < kSlots ? st_[k].rate[slot] : 0; }
+    double target_baseline(size_t k, unsigned cls) const noexcept { return cls < kClasses ? st_[k].baseline[cls] : 0; }
+    // The threshold the next sample of a class is compared with: max(floor, trigger_factor x baseline).
+    double target_threshold(size_t k, unsigned cls) const noexcept;
+    // The incident open on it, or null.
+    const Incident* target_incident(size_t k) const noexcept {
+        return st_[k].incident >= 0 ? &incidents_[static_cast<size_t>(st_[k].incident)] : nullptr;
+    }
 
 private:
     struct State {
@@ -130,6 +155,8 @@ private:
         bool baseline_seeded = false;
         unsigned streak = 0;      // consecutive anomalous samples
         int incident = -1;        // index into incidents_ while one is open
+        double rate[kSlots]{};    // packets/s in the latest sample (metrics)
+        double anomaly_since = 0; // t of the streak's first sample
     };
     State* find(const std::string& name);
 
@@ -152,5 +179,9 @@ std::string vector_name(unsigned cls, const std::string& class_name);
 std::string incident_json(const Incident& i, const std::vector<std::string>& class_names, const char* event);
 std::string incident_markdown(const Incident& i, const std::vector<std::string>& class_names);
 std::string format_wall(int64_t wall_ms);  // "2026-12-05T06:14:00.123Z"
+
+// Detection's state and counters as plain numbers for /metrics and
+// --stats-json (the control core calls it when it refreshes the report).
+void fill_gauges(const Detector& d, telemetry::DetectGauges& g);
 
 }  // namespace triage::detect

@@ -2,9 +2,11 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -370,22 +372,63 @@ bool parse_stream(const std::vector<std::string>& w, unsigned line, Stream& s, s
     return true;
 }
 
-bool parse_expect(const std::vector<std::string>& w, unsigned line, Expect& e, std::string& err) {
-    // expect TARGET delivered|dropped|handshakes >=|<= N%   |   expect TARGET first-drop <= Nms
-    if (w.size() != 5) {
-        err = "expect needs: expect TARGET delivered|dropped|handshakes >=|<= N%, or expect TARGET first-drop <= TIME";
-        return false;
-    }
-    e.target = w[1];
-    e.line = line;
-    if (w[3] == ">=")
+bool parse_compare(const std::string& op, Expect& e, bool allow_equal, std::string& err) {
+    if (op == ">=")
         e.at_least = true;
-    else if (w[3] == "<=")
+    else if (op == "<=")
         e.at_least = false;
+    else if (op == "==" && allow_equal)
+        e.equal = true;
     else
-        return err = "expect: '" + w[3] + "' is not >= or <=", false;
-    if (w[2] == "first-drop") {
-        e.what = Expect::What::first_drop_ms;
+        return err = "expect: '" + op + "' is not " + (allow_equal ? ">=, <= or ==" : ">= or <="), false;
+    return true;
+}
+
+const char* const kExpectForms =
+    "expect TARGET delivered|dropped|handshakes >=|<= N%, expect TARGET first-drop|detected <= TIME, "
+    "expect STREAM classified VECTOR [confidence >= X], expect incidents|mitigations ==|<=|>= N";
+
+bool parse_expect(const std::vector<std::string>& w, unsigned line, Expect& e, std::string& err) {
+    e.line = line;
+    // expect incidents|mitigations ==|<=|>= N
+    if (w.size() == 4 && (w[1] == "incidents" || w[1] == "mitigations")) {
+        e.what = w[1] == "incidents" ? Expect::What::incidents : Expect::What::mitigations;
+        if (!parse_compare(w[2], e, true, err)) return false;
+        uint64_t n;
+        if (!parse_uint(w[3], 1'000'000, n))
+            return err = "expect: '" + w[3] + "' is not a count of " + w[1] + " (a whole number)", false;
+        e.value = static_cast<double>(n);
+        return true;
+    }
+    // expect STREAM classified VECTOR [confidence >=|<= X]
+    if (w.size() >= 3 && w[2] == "classified") {
+        if (w.size() != 4 && w.size() != 7)
+            return err = "expect classified needs: expect STREAM classified VECTOR [confidence >=|<= X]", false;
+        e.target = w[1];
+        e.what = Expect::What::classified;
+        e.vector = w[3];
+        if (!valid_vector_name(e.vector))
+            return err = "expect: '" + e.vector +
+                         "' is not a detection vector (syn-flood, tcp-flood, udp-flood, icmp-flood, fragment-flood, "
+                         "NAME-reflection)",
+                   false;
+        e.at_least = true;
+        e.value = 0.5;  // what lib/detect counts as a vector
+        if (w.size() == 7) {
+            if (w[4] != "confidence")
+                return err = "expect: '" + w[4] + "' after the vector must be 'confidence'", false;
+            if (!parse_compare(w[5], e, false, err)) return false;
+            if (!parse_number(w[6], e.value) || e.value < 0 || e.value > 1)
+                return err = "expect: '" + w[6] + "' is not a confidence from 0 to 1", false;
+        }
+        return true;
+    }
+    // expect TARGET delivered|dropped|handshakes >=|<= N%   |   expect TARGET first-drop|detected <= TIME
+    if (w.size() != 5) return err = "expect needs one of: " + std::string(kExpectForms), false;
+    e.target = w[1];
+    if (w[2] == "first-drop" || w[2] == "detected") {
+        if (!parse_compare(w[3], e, false, err)) return false;
+        e.what = w[2] == "detected" ? Expect::What::detected_ms : Expect::What::first_drop_ms;
         uint64_t ns;
         if (!parse_time_ns(w[4], ns, err)) return err = "expect: " + err, false;
         e.value = static_cast<double>(ns) / 1e6;
@@ -398,7 +441,10 @@ bool parse_expect(const std::vector<std::string>& w, unsigned line, Expect& e, s
     else if (w[2] == "handshakes")
         e.what = Expect::What::handshakes;
     else
-        return err = "expect: '" + w[2] + "' is not delivered, dropped, handshakes or first-drop", false;
+        return err = "expect: '" + w[2] +
+                     "' is not delivered, dropped, handshakes, first-drop, detected or classified",
+               false;
+    if (!parse_compare(w[3], e, false, err)) return false;
     std::string_view v = w[4];
     if (!v.ends_with("%") || !parse_number(v.substr(0, v.size() - 1), e.value) || e.value < 0 || e.value > 100)
         return err = "expect: '" + w[4] + "' is not a percentage like 99.5%", false;
@@ -456,7 +502,8 @@ bool parse_scenario(std::string_view text, std::string_view origin, std::string_
             if (!parse_stream(w, line, s, why)) return fail(why);
             if (out.find(s.name)) return fail("stream " + s.name + " is defined twice");
             if (out.streams.size() == kMaxStreams) return fail("at most 256 streams");
-            if (s.name == "legit" || s.name == "attack") return fail("'legit' and 'attack' are reserved names");
+            if (s.name == "legit" || s.name == "attack" || s.name == "incidents" || s.name == "mitigations")
+                return fail("'" + s.name + "' is a reserved name ('legit', 'attack', 'incidents', 'mitigations')");
             out.streams.push_back(std::move(s));
         } else if (cmd == "expect") {
             Expect e;
@@ -484,8 +531,20 @@ bool parse_scenario(std::string_view text, std::string_view origin, std::string_
     }
     for (const Expect& e : out.expects) {
         line = e.line;
-        if (e.target != "legit" && e.target != "attack" && !out.find(e.target))
+        if (e.what == Expect::What::incidents || e.what == Expect::What::mitigations) continue;
+        const Stream* st = out.find(e.target);
+        if (e.what == Expect::What::classified) {
+            if (!st) return fail("expect: no stream named '" + e.target + "' (classified takes one stream)");
+            continue;
+        }
+        if (e.target != "legit" && e.target != "attack" && !st)
             return fail("expect: no stream named '" + e.target + "' (or say legit / attack)");
+        if (e.what == Expect::What::detected_ms) {
+            if (e.target == "legit") return fail("expect: detected applies to attack floods, not to legit");
+            if (st && detect_vector(*st).empty())
+                return fail("expect: stream " + st->name + " is " + kind_name(st->kind) +
+                            ", which detection sees as no vector: detected applies to attack floods");
+        }
     }
     if (out.name.empty()) {
         std::string_view base = origin.substr(origin.find_last_of('/') + 1);
@@ -511,6 +570,337 @@ bool load_scenario(const std::string& path, Scenario& out, std::string& err) {
     const size_t slash = path.find_last_of('/');
     const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
     return parse_scenario(ss.str(), path, dir, out, err);
+}
+
+const char* expect_what_name(Expect::What w) noexcept {
+    switch (w) {
+    case Expect::What::delivered: return "delivered";
+    case Expect::What::dropped: return "dropped";
+    case Expect::What::handshakes: return "handshakes";
+    case Expect::What::first_drop_ms: return "first-drop";
+    case Expect::What::incidents: return "incidents";
+    case Expect::What::mitigations: return "mitigations";
+    case Expect::What::detected_ms: return "detected";
+    case Expect::What::classified: return "classified";
+    }
+    return "?";
+}
+
+std::string detect_vector(const Stream& s) {
+    switch (s.kind) {
+    case Kind::syn_flood: return "syn-flood";
+    case Kind::ack_flood:
+    case Kind::rst_flood: return "tcp-flood";
+    case Kind::udp_flood: return "udp-flood";
+    case Kind::reflection: return std::string(vector_name(s.vector)) + "-reflection";
+    case Kind::icmp_flood: return "icmp-flood";
+    case Kind::fragment_flood: return "fragment-flood";
+    default: return {};
+    }
+}
+
+bool valid_vector_name(std::string_view v) noexcept {
+    for (const char* f : {"syn-flood", "tcp-flood", "udp-flood", "icmp-flood", "fragment-flood"})
+        if (v == f) return true;
+    constexpr std::string_view suffix = "-reflection";
+    if (!v.ends_with(suffix) || v.size() == suffix.size()) return false;
+    const std::string_view name = v.substr(0, v.size() - suffix.size());
+    return name.size() <= 32 && name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-") == std::string_view::npos;
+}
+
+namespace {
+
+// Just enough JSON for triage's incident lines: objects, arrays, strings
+// (with the escapes triage writes), numbers, true, false, null.
+struct Json {
+    enum class T : uint8_t { null, boolean, number, string, array, object } t = T::null;
+    bool b = false;
+    double num = 0;
+    std::string str;
+    std::vector<Json> arr;
+    std::vector<std::pair<std::string, Json>> obj;
+    const Json* get(std::string_view k) const noexcept {
+        for (const auto& [key, v] : obj)
+            if (key == k) return &v;
+        return nullptr;
+    }
+};
+
+struct JsonReader {
+    std::string_view s;
+    size_t i = 0;
+    unsigned depth = 0;
+    void ws() {
+        while (i < s.size() && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n')) ++i;
+    }
+    bool lit(std::string_view w) {
+        if (s.substr(i, w.size()) != w) return false;
+        i += w.size();
+        return true;
+    }
+    bool string(std::string& out) {
+        if (i >= s.size() || s[i] != '"') return false;
+        ++i;
+        out.clear();
+        while (i < s.size() && s[i] != '"') {
+            char c = s[i++];
+            if (c == '\\') {
+                if (i >= s.size()) return false;
+                c = s[i++];
+                switch (c) {
+                case 'n': c = '\n'; break;
+                case 't': c = '\t'; break;
+                case 'r': c = '\r'; break;
+                case 'b': c = '\b'; break;
+                case 'f': c = '\f'; break;
+                case 'u': {
+                    uint64_t cp;
+                    if (i + 4 > s.size()) return false;
+                    auto [p, ec] = std::from_chars(s.data() + i, s.data() + i + 4, cp, 16);
+                    if (ec != std::errc() || p != s.data() + i + 4) return false;
+                    i += 4;
+                    c = cp < 0x80 ? static_cast<char>(cp) : '?';
+                    break;
+                }
+                default: break;  // \" \\ \/
+                }
+            }
+            out += c;
+        }
+        if (i >= s.size()) return false;
+        ++i;
+        return true;
+    }
+    bool value(Json& v) {
+        if (++depth > 32) return false;
+        ws();
+        bool ok = false;
+        if (i >= s.size()) {
+            ok = false;
+        } else if (s[i] == '{') {
+            v.t = Json::T::object;
+            ++i;
+            ws();
+            if (i < s.size() && s[i] == '}') {
+                ++i;
+                ok = true;
+            } else {
+                for (;;) {
+                    ws();
+                    std::string k;
+                    Json x;
+                    if (!string(k)) break;
+                    ws();
+                    if (i >= s.size() || s[i] != ':') break;
+                    ++i;
+                    if (!value(x)) break;
+                    v.obj.emplace_back(std::move(k), std::move(x));
+                    ws();
+                    if (i < s.size() && s[i] == ',') {
+                        ++i;
+                        continue;
+                    }
+                    ok = i < s.size() && s[i] == '}';
+                    if (ok) ++i;
+                    break;
+                }
+            }
+        } else if (s[i] == '[') {
+            v.t = Json::T::array;
+            ++i;
+            ws();
+            if (i < s.size() && s[i] == ']') {
+                ++i;
+                ok = true;
+            } else {
+                for (;;) {
+                    Json x;
+                    if (!value(x)) break;
+                    v.arr.push_back(std::move(x));
+                    ws();
+                    if (i < s.size() && s[i] == ',') {
+                        ++i;
+                        continue;
+                    }
+                    ok = i < s.size() && s[i] == ']';
+                    if (ok) ++i;
+                    break;
+                }
+            }
+        } else if (s[i] == '"') {
+            v.t = Json::T::string;
+            ok = string(v.str);
+        } else if (lit("true") || lit("false")) {
+            v.t = Json::T::boolean;
+            v.b = s[i - 1] == 'e' && s[i - 2] == 'u';
+            ok = true;
+        } else if (lit("null")) {
+            ok = true;
+        } else {
+            size_t e = i;
+            while (e < s.size() && std::strchr("+-0123456789.eE", s[e])) ++e;
+            v.t = Json::T::number;
+            ok = e > i && parse_number(s.substr(i, e - i), v.num);
+            i = e;
+        }
+        --depth;
+        return ok;
+    }
+};
+
+}  // namespace
+
+bool parse_wall_ms(std::string_view s, int64_t& ms) noexcept {
+    // YYYY-MM-DDTHH:MM:SS.mmmZ
+    if (s.size() != 24 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' ||
+        s[19] != '.' || s[23] != 'Z')
+        return false;
+    auto num = [&](size_t at, size_t n, int& out) {
+        auto [p, ec] = std::from_chars(s.data() + at, s.data() + at + n, out);
+        return ec == std::errc() && p == s.data() + at + n;
+    };
+    std::tm tm{};
+    int msec = 0;
+    if (!num(0, 4, tm.tm_year) || !num(5, 2, tm.tm_mon) || !num(8, 2, tm.tm_mday) || !num(11, 2, tm.tm_hour) ||
+        !num(14, 2, tm.tm_min) || !num(17, 2, tm.tm_sec) || !num(20, 3, msec))
+        return false;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    const time_t t = timegm(&tm);
+    if (t == static_cast<time_t>(-1)) return false;
+    ms = static_cast<int64_t>(t) * 1000 + msec;
+    return true;
+}
+
+bool block_overlaps(const Block& b, std::string_view prefix) noexcept {
+    classify::Prefix p;
+    std::string err;
+    if (!classify::parse_prefix(prefix, p, err) || p.family != b.family) return false;
+    classify::Prefix q;
+    q.family = b.family;
+    q.len = b.len;
+    q.addr = b.addr;
+    return classify::contains(p, q) || classify::contains(q, p);
+}
+
+const IncidentRecord::Vec* IncidentRecord::find_vector(std::string_view v) const noexcept {
+    for (const Vec& x : vectors)
+        if (x.vector == v) return &x;
+    return nullptr;
+}
+
+int64_t IncidentRecord::vector_ms(std::string_view v) const {
+    if (!find_vector(v)) return -1;
+    // A vector that came later has its "vector added" action ("udp-flood at
+    // 9000 packets/s (confidence 0.98)"); the others were there at the opening.
+    const std::string lead = std::string(v) + " at ";
+    for (const Act& a : actions)
+        if (a.what == "vector added" && a.reason.rfind(lead, 0) == 0) return a.ms;
+    return start_ms;
+}
+
+unsigned IncidentRecord::count(std::string_view action) const noexcept {
+    unsigned n = 0;
+    for (const Act& a : actions) n += a.what == action;
+    return n;
+}
+
+bool parse_incident_log(std::string_view text, std::vector<IncidentRecord>& out, std::string& err) {
+    out.clear();
+    unsigned line = 0;
+    size_t pos = 0;
+    while (pos < text.size()) {
+        size_t nl = text.find('\n', pos);
+        if (nl == std::string_view::npos) nl = text.size();
+        const std::string_view l = text.substr(pos, nl - pos);
+        pos = nl + 1;
+        ++line;
+        if (l.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+        auto bad = [&](const std::string& why) {
+            err = "line " + std::to_string(line) + ": " + why;
+            return false;
+        };
+        JsonReader rd{l};
+        Json j;
+        if (!rd.value(j) || j.t != Json::T::object) return bad("not a JSON object");
+        rd.ws();
+        if (rd.i != l.size()) return bad("text after the JSON object");
+        IncidentRecord r;
+        r.line = std::string(l);
+        const Json *id = j.get("id"), *ev = j.get("event"), *target = j.get("target"), *prefix = j.get("prefix"),
+                   *start = j.get("start"), *end = j.get("end"), *vecs = j.get("vectors"), *acts = j.get("actions");
+        if (!id || id->t != Json::T::number || id->num < 0 || !ev || ev->t != Json::T::string || !target ||
+            !prefix || !start || start->t != Json::T::string || !vecs || vecs->t != Json::T::array || !acts ||
+            acts->t != Json::T::array)
+            return bad("not an incident record (id, event, target, prefix, start, vectors, actions)");
+        r.id = static_cast<uint32_t>(id->num);
+        r.event = ev->str;
+        r.target = target->str;
+        r.prefix = prefix->str;
+        if (!parse_wall_ms(start->str, r.start_ms)) return bad("start '" + start->str + "' is not a UTC time");
+        if (end && end->t == Json::T::string && !parse_wall_ms(end->str, r.end_ms))
+            return bad("end '" + end->str + "' is not a UTC time");
+        for (const Json& v : vecs->arr) {
+            const Json *n = v.get("vector"), *c = v.get("confidence"), *pk = v.get("peak_pps");
+            if (!n || n->t != Json::T::string || !c || c->t != Json::T::number) return bad("a vector without name or confidence");
+            r.vectors.push_back({n->str, c->num, pk && pk->t == Json::T::number ? pk->num : 0});
+        }
+        for (const Json& a : acts->arr) {
+            const Json *t = a.get("time"), *w = a.get("action"), *why = a.get("reason");
+            IncidentRecord::Act x;
+            if (!t || t->t != Json::T::string || !w || w->t != Json::T::string || !parse_wall_ms(t->str, x.ms))
+                return bad("an action without time or name");
+            x.what = w->str;
+            if (why && why->t == Json::T::string) x.reason = why->str;
+            r.actions.push_back(std::move(x));
+        }
+        auto it = std::find_if(out.begin(), out.end(), [&](const IncidentRecord& o) { return o.id == r.id; });
+        if (it != out.end())
+            *it = std::move(r);
+        else
+            out.push_back(std::move(r));
+    }
+    std::sort(out.begin(), out.end(), [](const IncidentRecord& a, const IncidentRecord& b) { return a.id < b.id; });
+    return true;
+}
+
+Detection find_detection(const std::vector<IncidentRecord>& inc, const Stream& s, double first_ms, double end_ms) {
+    Detection d;
+    const std::string v = detect_vector(s);
+    if (v.empty()) return d;
+    double best = INFINITY;
+    for (size_t k = 0; k < inc.size(); ++k) {
+        const IncidentRecord& r = inc[k];
+        if (!block_overlaps(s.dst, r.prefix)) continue;
+        // Closed before the stream began (a ms of slack: triage's times are whole ms).
+        if (r.end_ms >= 0 && static_cast<double>(r.end_ms) < first_ms - 1) continue;
+        const int64_t at = r.vector_ms(v);
+        if (at < 0 || static_cast<double>(at) > end_ms + 60'000) continue;
+        if (static_cast<double>(at) < best) {
+            best = static_cast<double>(at);
+            d.incident = static_cast<int>(k);
+            d.delay_ms = best - first_ms;
+            d.confidence = r.find_vector(v)->confidence;
+        }
+    }
+    return d;
+}
+
+double classified_confidence(const std::vector<IncidentRecord>& inc, const Stream& s, std::string_view vector,
+                             double first_ms, double end_ms, int* which) {
+    double best = 0;
+    if (which) *which = -1;
+    for (size_t k = 0; k < inc.size(); ++k) {
+        const IncidentRecord& r = inc[k];
+        if (!block_overlaps(s.dst, r.prefix)) continue;
+        if (static_cast<double>(r.start_ms) > end_ms + 500) continue;  // opened after the stream (and its detection)
+        if (r.end_ms >= 0 && static_cast<double>(r.end_ms) < first_ms - 1) continue;   // closed before it
+        if (const IncidentRecord::Vec* x = r.find_vector(vector); x && x->confidence > best) {
+            best = x->confidence;
+            if (which) *which = static_cast<int>(k);
+        }
+    }
+    return best;
 }
 
 }  // namespace triage::gen

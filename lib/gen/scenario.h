@@ -95,15 +95,25 @@ struct Stream {
     bool legit() const noexcept { return kind_is_legit(kind); }
 };
 
-// A pass/fail condition of a drill: "expect legit delivered >= 99%".
+// A pass/fail condition of a drill: "expect legit delivered >= 99%",
+// "expect synflood detected <= 100ms", "expect incidents == 1".
 struct Expect {
-    enum class What : uint8_t { delivered, dropped, handshakes, first_drop_ms };
-    std::string target;  // "legit", "attack" or a stream name
+    enum class What : uint8_t {
+        delivered, dropped, handshakes, first_drop_ms,
+        incidents,    // incidents triage's detection opened (no target)
+        mitigations,  // automatic "mitigation on" switches, over every incident (no target)
+        detected_ms,  // from the stream's first packet to its vector showing in an incident
+        classified,   // the highest confidence of `vector` in the incidents on the stream's target
+    };
+    std::string target;  // "legit", "attack" or a stream name; empty for incidents and mitigations
     What what = What::delivered;
     bool at_least = true;  // >= (else <=)
-    double value = 0;      // percent, or milliseconds for first_drop_ms
+    bool equal = false;    // == (incidents and mitigations only; at_least is then ignored)
+    double value = 0;      // percent; ms (first_drop_ms, detected_ms); a count; a confidence 0..1
+    std::string vector;    // classified: "syn-flood", "tcp-flood", ..., "dns-reflection"
     unsigned line = 0;
 };
+const char* expect_what_name(Expect::What w) noexcept;  // "delivered", ..., "detected", "classified"
 
 struct Scenario {
     std::string name;
@@ -132,6 +142,68 @@ bool parse_time_ns(std::string_view s, uint64_t& ns, std::string& err);
 // "500", "20k", "1.5m" -> a positive rate.
 bool parse_rate(std::string_view s, double& v, std::string& err);
 std::string format_ns(uint64_t ns);  // "1.5s", "250ms"
+
+// The vector name triage's detection (lib/detect) gives the traffic of a
+// stream's kind: "syn-flood", "tcp-flood" (ack-flood, rst-flood),
+// "udp-flood", "icmp-flood", "fragment-flood", "dns-reflection", ...; empty
+// for the session kinds (legitimate traffic and http-get-flood), which are no
+// volumetric vector.
+std::string detect_vector(const Stream& s);
+// Whether a vector name has the form triage gives: one of the five flood
+// vectors or NAME-reflection.
+bool valid_vector_name(std::string_view v) noexcept;
+
+// One incident as triage's --incident-log records it (docs/detection.md):
+// the latest JSON line for its id (open, then close or exit).
+struct IncidentRecord {
+    struct Vec {
+        std::string vector;
+        double confidence = 0;  // the highest seen while open
+        double peak_pps = 0;
+    };
+    struct Act {
+        int64_t ms = 0;  // wall clock, ms since the epoch
+        std::string what, reason;  // "opened", "mitigation on", "vector added", "mitigation off", "closed"
+    };
+    uint32_t id = 0;
+    std::string event, target, prefix;
+    int64_t start_ms = 0;  // wall clock, ms since the epoch
+    int64_t end_ms = -1;   // -1: still open
+    std::vector<Vec> vectors;
+    std::vector<Act> actions;
+    std::string line;      // the JSON line as read
+
+    // When `vector` joined the incident (at its opening, or a later "vector
+    // added"), wall ms; -1 if it never did.
+    int64_t vector_ms(std::string_view vector) const;
+    const Vec* find_vector(std::string_view vector) const noexcept;
+    unsigned count(std::string_view action) const noexcept;
+};
+// Parses triage's --incident-log text: one record per incident id, the
+// latest line winning, in id order. A line that is not an incident record
+// fails with err naming its line number.
+bool parse_incident_log(std::string_view text, std::vector<IncidentRecord>& out, std::string& err);
+// "2026-12-05T06:14:00.123Z" -> ms since the epoch.
+bool parse_wall_ms(std::string_view s, int64_t& ms) noexcept;
+// Whether a prefix in text ("198.51.100.10/32") and a block share an address.
+bool block_overlaps(const Block& b, std::string_view prefix) noexcept;
+
+// Where a stream was detected: the incident on a prefix overlapping the
+// stream's dst that held the stream's vector earliest, among those still
+// open (or not yet opened) when the stream began. first_ms and end_ms: the
+// stream's first packet and its end, wall ms. delay_ms is negative when the
+// vector was already in an incident before the stream began.
+struct Detection {
+    int incident = -1;  // index into the records; -1: not detected
+    double delay_ms = 0;
+    double confidence = 0;
+};
+Detection find_detection(const std::vector<IncidentRecord>& inc, const Stream& s, double first_ms, double end_ms);
+// The highest confidence of `vector` in the incidents on a prefix
+// overlapping the stream's dst that were open at some time from first_ms to
+// end_ms; 0 when none held it. which: that incident's index, or -1.
+double classified_confidence(const std::vector<IncidentRecord>& inc, const Stream& s, std::string_view vector,
+                             double first_ms, double end_ms, int* which = nullptr);
 
 // Stream tags: every generated IPv4 packet carries 0xa500 | stream index in
 // its identification field, every IPv6 packet (stream index | 0xa5000) as its

@@ -157,6 +157,11 @@ void Config::write_script(std::ostream& os) const {
             if (l.source) os << sp << "limit " << cls << " source " << format_rate(*l.source) << "\n";
             if (l.destination) os << sp << "limit " << cls << " destination " << format_rate(*l.destination) << "\n";
         }
+        for (const auto& [cls, l] : pol.mitigation_limits) {
+            if (l.source) os << sp << "limit " << cls << " source " << format_rate(*l.source) << " mitigating\n";
+            if (l.destination)
+                os << sp << "limit " << cls << " destination " << format_rate(*l.destination) << " mitigating\n";
+        }
         if (pol.fragments != fresh.fragments) os << sp << "fragments drop\n";
         for (const Service& sv : pol.services) os << "add service " << name << " " << format_service(sv) << "\n";
         if (pol.acl) os << sp << "acl on\n";
@@ -248,7 +253,8 @@ std::unique_ptr<Snapshot> compile(const Config& c, uint64_t version, const Compi
                                (cp.mitigation == MitigationMode::auto_ && o.mitigated && o.mitigated->count(e.name));
         const bool auth = s->policies[pol->second].syn_auth == SynAuth::on ||
                           (s->policies[pol->second].syn_auth == SynAuth::auto_ && mitigated);
-        s->protect.push_back({p, e.name, pol->second, mitigated, auth});
+        const uint32_t rt = mitigated ? s->mitigating_policy[pol->second] : pol->second;
+        s->protect.push_back({p, e.name, rt, mitigated, auth, pol->second});
         if (p.family == 4) d4.push_back({p.v4(), p.len, idx});
         else d6.push_back({p.addr, p.len, idx});
     }

@@ -115,6 +115,10 @@ struct Policy {
     uint8_t aggregate4 = 32;     // source prefix length the meters count per (IPv4)
     uint8_t aggregate6 = 64;     // (IPv6)
     std::map<std::string, Limit> limits;  // by class name (syn, tcp, ..., reflection, or a reflector)
+    // Applied on top of `limits` while a protected prefix is under
+    // mitigation (configured, detected in auto mode, or enforced): the
+    // stricter buckets an attack calls for.
+    std::map<std::string, Limit> mitigation_limits;
     FragmentRule fragments = FragmentRule::allow;
     bool acl = false;            // on: only `services` are open, the rest is dropped
     std::set<Service> services;
@@ -188,9 +192,10 @@ public:
     void set_syn_auth(const std::string& policy, SynAuth a);
     void set_auth_ttl(const std::string& policy, uint32_t seconds);
     void set_aggregate(const std::string& policy, int family, unsigned len);
-    // nullopt switches that limit off.
+    // nullopt switches that limit off. mitigating: the limit that applies
+    // while the prefix is under mitigation (Policy::mitigation_limits).
     void set_limit(const std::string& policy, const std::string& cls, bool destination,
-                   std::optional<RateSpec> r);
+                   std::optional<RateSpec> r, bool mitigating = false);
     void set_fragments(const std::string& policy, FragmentRule f);
     void set_acl(const std::string& policy, bool on);
     void add_service(const std::string& policy, const Service& s);
@@ -290,6 +295,9 @@ struct PolicyRt {
     uint64_t auth_ttl_cycles = 0;
     uint32_t src_on = 0;  // bit per class: a per-source limit is set
     uint32_t dst_on = 0;  // bit per class: a per-destination limit is set
+    // bit per reflection class: solicited responses are told apart (and
+    // count as udp), because this policy or its mitigating variant limits it
+    uint32_t solicit_on = 0;
     meter::Profile src[kMaxClasses]{};
     meter::Profile dst[kMaxClasses]{};
     std::shared_ptr<const Acl> open;  // set when acl
@@ -309,10 +317,12 @@ struct Snapshot {
     struct ProtectedRt {
         Prefix prefix;
         std::string name;
-        uint32_t policy = 0;  // index into policy_names / policies
+        uint32_t policy = 0;  // index into policies: the policy's mitigating variant while mitigated
         bool mitigation = false;  // effective: configured, detected (auto) or enforced
         bool syn_auth = false;  // effective: policy on, or auto with mitigation on
+        uint32_t config_policy = 0;  // index into policy_names (the configured policy)
     };
+
 
     uint64_t version = 0;
     classify::Table4 dst4;  // protected prefixes -> index into protect
@@ -325,7 +335,10 @@ struct Snapshot {
     size_t allow_entries = 0, deny_entries = 0;
 
     // Scrubbing.
-    std::vector<PolicyRt> policies;        // by policy index
+    std::vector<PolicyRt> policies;        // by policy index, then the mitigating variants
+    // Per configured policy: the index of its mitigating variant in
+    // `policies` (the policy itself when it has no mitigation limits).
+    std::vector<uint32_t> mitigating_policy;
     std::vector<std::string> class_names;  // by class; empty = unused
     // UDP source port -> reflection class (0: not a reflector port).
     std::shared_ptr<const std::array<uint8_t, 65536>> reflector_class;

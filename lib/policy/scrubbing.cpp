@@ -168,7 +168,8 @@ void Config::check_class(const std::string& cls) const {
     }
 }
 
-void Config::set_limit(const std::string& p, const std::string& cls, bool destination, std::optional<RateSpec> r) {
+void Config::set_limit(const std::string& p, const std::string& cls, bool destination, std::optional<RateSpec> r,
+                       bool mitigating) {
     Policy& pol = policy_mut(p);
     check_class(cls);
     if (r) {
@@ -177,10 +178,11 @@ void Config::set_limit(const std::string& p, const std::string& cls, bool destin
         if (r->bps > 1000000000000ull) throw ConfigError("bit rate above 1000g per second");
         if (r->burst > 100000000ull) throw ConfigError("burst above 100m packets");
     }
-    Limit l = pol.limits.count(cls) ? pol.limits.at(cls) : Limit{};
+    auto& limits = mitigating ? pol.mitigation_limits : pol.limits;
+    Limit l = limits.count(cls) ? limits.at(cls) : Limit{};
     (destination ? l.destination : l.source) = r;
-    if (!l.source && !l.destination) pol.limits.erase(cls);
-    else pol.limits[cls] = l;
+    if (!l.source && !l.destination) limits.erase(cls);
+    else limits[cls] = l;
 }
 
 void Config::set_fragments(const std::string& p, FragmentRule f) { policy_mut(p).fragments = f; }
@@ -251,7 +253,7 @@ void Config::add_reflector(const std::string& name, uint16_t port) {
 void Config::del_reflector(const std::string& name) {
     if (!reflectors_.count(name)) throw ConfigError("no reflector " + quote(name));
     for (const auto& [pn, pol] : policies_)
-        if (pol.limits.count(name))
+        if (pol.limits.count(name) || pol.mitigation_limits.count(name))
             throw ConfigError("reflector " + quote(name) + " has a limit in policy " + quote(pn) +
                               " (set policy " + pn + " limit " + name + " ... off first)");
     reflectors_.erase(name);
@@ -347,6 +349,9 @@ void compile_scrubbing(const Config& c, const CompileOptions& o, Snapshot& s) {
     }
     s.reflector_class = std::move(refl);
 
+    std::vector<PolicyRt> variants;
+    s.mitigating_policy.clear();
+    const uint32_t reflector_bits = ~((1u << kFirstReflectorClass) - 1);
     for (const auto& [name, p] : c.policies()) {
         PolicyRt rt;
         rt.syn_auth = p.syn_auth;
@@ -356,37 +361,35 @@ void compile_scrubbing(const Config& c, const CompileOptions& o, Snapshot& s) {
         rt.aggregate6 = p.aggregate6;
         rt.auth_ttl_cycles = uint64_t{p.auth_ttl} * o.hz;
         s.max_auth_ttl_cycles = std::max(s.max_auth_ttl_cycles, rt.auth_ttl_cycles);
-        auto set = [&](uint8_t cls, const Limit& l) {
-            if (l.source) {
-                rt.src[cls] = profile_of(*l.source, o.hz);
-                rt.src_on |= 1u << cls;
-            }
-            if (l.destination) {
-                rt.dst[cls] = profile_of(*l.destination, o.hz);
-                rt.dst_on |= 1u << cls;
+        const auto apply = [&](PolicyRt& to, const std::map<std::string, Limit>& limits) {
+            auto set = [&](uint8_t cls, const Limit& l) {
+                if (l.source) {
+                    to.src[cls] = profile_of(*l.source, o.hz);
+                    to.src_on |= 1u << cls;
+                }
+                if (l.destination) {
+                    to.dst[cls] = profile_of(*l.destination, o.hz);
+                    to.dst_on |= 1u << cls;
+                }
+            };
+            // "reflection" first, so a vector's own limit overrides it.
+            if (auto it = limits.find(kAllReflectors); it != limits.end())
+                for (const auto& [rn, cls] : refl_class) set(cls, it->second);
+            for (const auto& [cls_name, l] : limits) {
+                if (cls_name == kAllReflectors) continue;
+                uint8_t cls = 0xff;
+                for (uint8_t i = 0; i < kFirstReflectorClass; ++i)
+                    if (cls_name == base_class_name(i)) cls = i;
+                if (cls == 0xff) {
+                    auto it = refl_class.find(cls_name);
+                    if (it == refl_class.end())
+                        throw ConfigError("policy '" + name + "' limits unknown traffic class '" + cls_name + "'");
+                    cls = it->second;
+                }
+                set(cls, l);
             }
         };
-        // "reflection" first, so a vector's own limit overrides it.
-        if (auto it = p.limits.find(kAllReflectors); it != p.limits.end())
-            for (const auto& [rn, cls] : refl_class) set(cls, it->second);
-        for (const auto& [cls_name, l] : p.limits) {
-            if (cls_name == kAllReflectors) continue;
-            uint8_t cls = 0xff;
-            for (uint8_t i = 0; i < kFirstReflectorClass; ++i)
-                if (cls_name == base_class_name(i)) cls = i;
-            if (cls == 0xff) {
-                auto it = refl_class.find(cls_name);
-                if (it == refl_class.end())
-                    throw ConfigError("policy '" + name + "' limits unknown traffic class '" + cls_name + "'");
-                cls = it->second;
-            }
-            // A vector's own limit replaces the "reflection" one in the scope it sets.
-            if (cls >= kFirstReflectorClass) {
-                if (l.source) rt.src_on &= ~(1u << cls);
-                if (l.destination) rt.dst_on &= ~(1u << cls);
-            }
-            set(cls, l);
-        }
+        apply(rt, p.limits);
         if (p.acl) {
             rt.acl = true;
             auto acl = std::make_shared<Acl>();
@@ -400,10 +403,31 @@ void compile_scrubbing(const Config& c, const CompileOptions& o, Snapshot& s) {
             }
             rt.open = std::move(acl);
         }
-        const bool reflect_limited = ((rt.src_on | rt.dst_on) >> kFirstReflectorClass) != 0;
-        if (rt.syn_auth != SynAuth::off || rt.acl || reflect_limited) s.learn_outbound = true;
+        const auto learns = [&](const PolicyRt& r) {
+            const bool reflect_limited = ((r.src_on | r.dst_on) >> kFirstReflectorClass) != 0;
+            return r.syn_auth != SynAuth::off || r.acl || reflect_limited;
+        };
+        if (learns(rt)) s.learn_outbound = true;
+        if (!p.mitigation_limits.empty()) {
+            // The mitigating variant: the same policy with the mitigation
+            // limits on top (a limit set there replaces the base one in its
+            // scope). Its buckets are its own.
+            PolicyRt v = rt;
+            apply(v, p.mitigation_limits);
+            if (learns(v)) s.learn_outbound = true;
+            // Both tell solicited responses apart for every class either
+            // limits, so detection counts the same traffic before and during
+            // mitigation.
+            rt.solicit_on = v.solicit_on = (rt.src_on | rt.dst_on | v.src_on | v.dst_on) & reflector_bits;
+            s.mitigating_policy.push_back(static_cast<uint32_t>(c.policies().size() + variants.size()));
+            variants.push_back(std::move(v));
+        } else {
+            rt.solicit_on = (rt.src_on | rt.dst_on) & reflector_bits;
+            s.mitigating_policy.push_back(static_cast<uint32_t>(s.policies.size()));
+        }
         s.policies.push_back(std::move(rt));
     }
+    for (PolicyRt& v : variants) s.policies.push_back(std::move(v));
 
     if (!c.signatures().empty()) {
         try {

@@ -90,6 +90,105 @@ private:
     std::string_view name_;
 };
 
+// Detection (docs/detection.md): scalars always; per-target families once
+// the protected prefixes are known, every target and class from the first
+// scrape, zeros included. Only the open incidents' vectors come and go.
+// Alert delivery per configured sink, and the packet capture's rings.
+void render_exports(Exposition& e, const ExportGauges& x) {
+    if (!x.alert_sinks.empty()) {
+        e.family("triage_alerts_sent_total", "counter",
+                 "Alerts delivered, by sink (syslog: handed to the kernel; webhook: a 2xx answer; notify: exit 0).");
+        for (const auto& a : x.alert_sinks) e.sample({{"sink", a.sink}}, a.sent);
+        e.family("triage_alerts_failed_total", "counter", "Alerts given up on after trying, by sink (each is logged).");
+        for (const auto& a : x.alert_sinks) e.sample({{"sink", a.sink}}, a.failed);
+        e.family("triage_alerts_dropped_total", "counter",
+                 "Alerts never tried, by sink: the queue was full, or still queued when triage stopped.");
+        for (const auto& a : x.alert_sinks) e.sample({{"sink", a.sink}}, a.dropped);
+    }
+    if (!x.capture) return;
+    e.family("triage_capture_sampled_total", "counter",
+             "Frames toward protected prefixes copied into the always-on incident capture rings.");
+    e.sample({}, x.capture_sampled);
+    e.family("triage_capture_evicted_total", "counter", "Sampled frames pushed out of a full ring before an incident wanted them.");
+    e.sample({}, x.capture_evicted);
+    e.family("triage_capture_nombuf_total", "counter", "Frames not sampled for want of a capture buffer.");
+    e.sample({}, x.capture_nombuf);
+    e.family("triage_capture_manual_total", "counter", "Frames a manual capture (capture start) took.");
+    e.sample({}, x.capture_manual);
+    e.family("triage_capture_manual_lost_total", "counter",
+             "Frames a manual capture matched but could not take (its ring was full).");
+    e.sample({}, x.capture_manual_lost);
+    e.family("triage_capture_incident_files", "gauge", "Incident capture files being written.");
+    e.sample({}, x.capture_files_open);
+    e.family("triage_capture_manual_running", "gauge", "1 while a manual capture runs.");
+    e.sample({}, x.manual_running ? 1 : 0);
+}
+
+void render_detection(Exposition& e, const DetectGauges& d) {
+    e.family("triage_detect_samples_total", "counter",
+             "Detection samples taken (one every 20 ms while prefixes are protected).");
+    e.sample({}, d.samples);
+    e.family("triage_incidents_opened_total", "counter", "Incidents detection opened.");
+    e.sample({}, d.incidents_opened);
+    e.family("triage_incidents_closed_total", "counter",
+             "Incidents closed (quiet for the hold-down, or their prefix removed).");
+    e.sample({}, d.incidents_closed);
+    if (!d.vector_incidents.empty()) {
+        e.family("triage_incidents_total", "counter", "Incidents in which each attack vector was seen.");
+        for (const auto& [vector, n] : d.vector_incidents) e.sample({{"vector", vector}}, n);
+    }
+    e.family("triage_last_incident_id", "gauge", "Number of the newest incident (show incident N); 0: none yet.");
+    e.sample({}, d.last_incident_id);
+    e.family("triage_last_incident_start_timestamp_seconds", "gauge",
+             "When the newest incident opened, in Unix seconds; 0: none yet.");
+    e.sample_double({}, d.last_incident_start);
+    e.family("triage_last_incident_detection_latency_seconds", "gauge",
+             "Newest incident: seconds from the first sample over the threshold to the incident opening.");
+    e.sample_double({}, d.last_detection_latency);
+    if (d.targets.empty()) return;
+
+    e.family("triage_detect_mode", "gauge",
+             "Response mode of each protected prefix's policy: 1 for the mode in force, 0 for the others.");
+    for (const auto& t : d.targets)
+        for (const auto& m : d.modes) e.sample({{"target", t.name}, {"mode", m}}, t.mode == m);
+    e.family("triage_incident_active", "gauge", "1 while an incident is open on the protected prefix.");
+    for (const auto& t : d.targets) e.sample({{"target", t.name}, {"prefix", t.prefix}}, t.incident);
+    bool vectors = false;
+    for (const auto& t : d.targets) vectors |= !t.vectors.empty();
+    if (vectors) {
+        e.family("triage_incident_vector_confidence", "gauge",
+                 "Attack vectors of each open incident, with the highest confidence seen (0..1).");
+        for (const auto& t : d.targets) {
+            const std::string id = std::to_string(t.incident_id);
+            for (const auto& v : t.vectors)
+                e.sample_double({{"target", t.name}, {"prefix", t.prefix}, {"vector", v.vector}, {"incident", id}},
+                                v.confidence);
+        }
+    }
+    e.family("triage_mitigation_active", "gauge",
+             "1 while mitigation is in force on the protected prefix (enforced, switched on by detection, or set "
+             "by hand).");
+    for (const auto& t : d.targets) e.sample({{"target", t.name}}, t.mitigated);
+    e.family("triage_mitigation_switches_total", "counter",
+             "Times automatic mitigation was switched on and off for the protected prefix.");
+    for (const auto& t : d.targets) {
+        e.sample({{"target", t.name}, {"action", "on"}}, t.switches_on);
+        e.sample({{"target", t.name}, {"action", "off"}}, t.switches_off);
+    }
+    e.family("triage_detect_rate_pps", "gauge",
+             "Inbound packets/s toward the protected prefix by traffic class, in the latest 20 ms sample.");
+    for (const auto& t : d.targets)
+        for (const auto& c : t.classes) e.sample_double({{"target", t.name}, {"class", c.name}}, c.rate_pps);
+    e.family("triage_detect_baseline_pps", "gauge",
+             "Learned normal packets/s toward the protected prefix by traffic class.");
+    for (const auto& t : d.targets)
+        for (const auto& c : t.classes) e.sample_double({{"target", t.name}, {"class", c.name}}, c.baseline_pps);
+    e.family("triage_detect_threshold_pps", "gauge",
+             "Packets/s above which a class is anomalous: max(floor, trigger factor x baseline).");
+    for (const auto& t : d.targets)
+        for (const auto& c : t.classes) e.sample_double({{"target", t.name}, {"class", c.name}}, c.threshold_pps);
+}
+
 }  // namespace
 
 std::string prometheus_escape_label(std::string_view v) {
@@ -243,6 +342,8 @@ std::string render_prometheus(const Report& r, double uptime_seconds) {
     e.family("triage_syn_cookie_window", "gauge",
              "Current SYN-cookie key window (Unix time / 64); keys rotate when it changes.");
     e.sample({}, p.cookie_window);
+    render_detection(e, r.detect);
+    render_exports(e, r.exports);
     return e.take();
 }
 

@@ -14,7 +14,8 @@ inline constexpr const char* kPrometheusContentType = "text/plain; version=0.0.4
 
 // Every family has # HELP and # TYPE; counters end in _total; units are bytes
 // and seconds. Label sets for drop reasons and inbound classes come from the
-// X-macro tables and include zeros, so series exist from the first scrape.
+// X-macro tables and include zeros, so series exist from the first scrape;
+// detection's per-target families list every protected prefix and class.
 std::string render_prometheus(const Report& r, double uptime_seconds);
 
 // Label value escaping of the text format: backslash, double quote, newline.

@@ -113,6 +113,63 @@ void Report::sum() {
     for (const auto& w : workers) totals.add(*w.counters);
 }
 
+namespace {
+
+// Names reach here from the console grammar (letters, digits, "_-."), but a
+// JSON string is escaped anyway.
+std::string json_str(const std::string& v) {
+    std::string o = "\"";
+    for (char c : v) {
+        if (c == '"' || c == '\\') o += '\\';
+        if (static_cast<unsigned char>(c) < 0x20) continue;
+        o += c;
+    }
+    return o + '"';
+}
+
+std::string json_num(double v) {
+    char b[32];
+    std::snprintf(b, sizeof b, "%.3f", v);
+    return b;
+}
+
+// "detection": the same figures as the triage_detect_* / triage_incident*
+// metrics (docs/operations.md).
+void write_detection_json(std::ostream& os, const DetectGauges& d) {
+    os << "  \"detection\": {\"samples\": " << d.samples << ", \"incidents_opened\": " << d.incidents_opened
+       << ", \"incidents_closed\": " << d.incidents_closed << ", \"incidents_by_vector\": {";
+    for (size_t i = 0; i < d.vector_incidents.size(); ++i)
+        os << (i ? ", " : "") << json_str(d.vector_incidents[i].first) << ": " << d.vector_incidents[i].second;
+    os << "}, \"last_incident\": ";
+    if (d.last_incident_id)
+        os << "{\"id\": " << d.last_incident_id << ", \"start\": " << json_num(d.last_incident_start)
+           << ", \"detection_latency_s\": " << json_num(d.last_detection_latency) << "}";
+    else
+        os << "null";
+    os << ", \"targets\": [";
+    for (size_t i = 0; i < d.targets.size(); ++i) {
+        const DetectTargetGauges& t = d.targets[i];
+        os << (i ? ",\n" : "\n") << "    {\"name\": " << json_str(t.name) << ", \"prefix\": " << json_str(t.prefix)
+           << ", \"mode\": " << json_str(t.mode) << ", \"mitigated\": " << (t.mitigated ? "true" : "false")
+           << ", \"incident\": " << (t.incident ? std::to_string(t.incident_id) : std::string("null"))
+           << ", \"vectors\": {";
+        for (size_t k = 0; k < t.vectors.size(); ++k)
+            os << (k ? ", " : "") << json_str(t.vectors[k].vector) << ": " << json_num(t.vectors[k].confidence);
+        os << "}, \"mitigation_on\": " << t.switches_on << ", \"mitigation_off\": " << t.switches_off
+           << ", \"classes\": {";
+        for (size_t k = 0; k < t.classes.size(); ++k) {
+            const DetectClassGauges& c = t.classes[k];
+            os << (k ? ", " : "") << json_str(c.name) << ": {\"rate_pps\": " << json_num(c.rate_pps)
+               << ", \"baseline_pps\": " << json_num(c.baseline_pps)
+               << ", \"threshold_pps\": " << json_num(c.threshold_pps) << "}";
+        }
+        os << "}}";
+    }
+    os << (d.targets.empty() ? "]},\n" : "\n  ]},\n");
+}
+
+}  // namespace
+
 void write_json(std::ostream& os, const Report& r) {
     const Totals& t = r.totals;
     char secs[32];
@@ -161,7 +218,9 @@ void write_json(std::ostream& os, const Report& r) {
        << ", \"publications\": " << r.policy.publications
        << ", \"protected_prefixes\": " << r.policy.protected_prefixes
        << ", \"allow_entries\": " << r.policy.allow_entries
-       << ", \"deny_entries\": " << r.policy.deny_entries << "},\n  \"workers\": [";
+       << ", \"deny_entries\": " << r.policy.deny_entries << "},\n";
+    write_detection_json(os, r.detect);
+    os << "  \"workers\": [";
     for (size_t i = 0; i < r.workers.size(); ++i) {
         const auto& w = r.workers[i];
         const auto& c = *w.counters;

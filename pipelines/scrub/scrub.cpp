@@ -13,6 +13,7 @@
 #include <cstring>
 #include <memory>
 
+#include "capture.h"
 #include "net.h"
 #include "ratelimit.h"
 #include "verdict.h"
@@ -23,6 +24,7 @@ namespace {
 
 // Verdicts that let a frame through count it under the class of the same number.
 static_assert(static_cast<unsigned>(policy::Verdict::protected_) == static_cast<unsigned>(telemetry::Class::protected_));
+static_assert(telemetry::kDropCount <= 256, "capture tags hold a drop reason in 8 bits");
 static_assert(static_cast<unsigned>(policy::Verdict::transit) == static_cast<unsigned>(telemetry::Class::transit));
 static_assert(static_cast<unsigned>(policy::Verdict::allowed) == static_cast<unsigned>(telemetry::Class::allowed));
 
@@ -62,6 +64,8 @@ public:
             const RunState st = sh.state.load(std::memory_order_acquire);
             if (st == RunState::stop) break;
             now_ = rte_rdtsc();
+            manual_ = c_.tap ? c_.tap->manual() : nullptr;
+            if (c_.sketch) hand_over_sketch();
             unsigned got = poll<Dir::inbound>(c_.outside_port);
             got += poll<Dir::outbound>(c_.inside_port);
             flush();
@@ -69,6 +73,7 @@ public:
             // Every other worker may hand us up to two bursts per loop.
             if (c_.rings)
                 for (unsigned k = 0; k < 2 * c_.nworkers && drain_ring() != 0; ++k) flush();
+            if (c_.tap) c_.tap->loop_done();
             if (st == RunState::draining && got == 0) {
                 // Inputs are exhausted. Once every worker has seen that, no
                 // one hands off frames any more: empty our ring and leave.
@@ -192,6 +197,8 @@ private:
     [[gnu::always_inline]] void act(rte_mbuf* m, const Slot& s) {
         const uint32_t len = s.len;
         constexpr unsigned d = static_cast<unsigned>(D);
+        // The operator's capture sees every frame once, as it arrived.
+        if (unlikely(manual_ != nullptr) && (!Steer || s.owned)) take_manual<D>(m, s);
         // Malformed inbound frames die where they arrive: a flood of them
         // must not take ring slots and a second parse on another worker.
         if (D == Dir::inbound && unlikely(s.why != net::Malformed::none)) {
@@ -214,16 +221,20 @@ private:
                     return;
                 }
                 if (dec.verdict == policy::Verdict::protected_) {
-                    // What detection samples: every packet toward the
-                    // prefix by class, whatever the stages below decide.
-                    detect::EntryCounters& e = c_.entries[dec.protect];
-                    const unsigned slot = s.prep.cls < detect::kClasses ? s.prep.cls : detect::kUnclassified;
-                    e.packets[slot].add();
-                    e.bytes[slot].add(len);
                     uint8_t reply[net::kMaxTcpReplyLen];
                     size_t reply_len = 0;
                     const Outcome o =
                         scrub_.inbound(*snap_, dec.protect, s.v, s.prep, s.bytes, len, now_, reply, reply_len);
+                    // What detection samples: every packet toward the
+                    // prefix by class, whatever the stages below decided;
+                    // solicited responses count as UDP, as the scrubber saw them.
+                    detect::EntryCounters& e = c_.entries[dec.protect];
+                    unsigned slot = s.prep.cls < detect::kClasses ? s.prep.cls : detect::kUnclassified;
+                    if (unlikely(scrub_.take_reclassed())) slot = policy::kClassUdp;
+                    e.packets[slot].add();
+                    e.bytes[slot].add(len);
+                    // The sample, before a cookie reply reuses the mbuf.
+                    if (unlikely(--sample_left_ == 0)) sample(m, s, dec.protect, o);
                     if (o.kind != Outcome::forward) {
                         e.dropped.add();
                         if (o.kind == Outcome::reply) send_reply(m, reply, reply_len);
@@ -241,6 +252,43 @@ private:
             else scrub_.outbound(*snap_, s.v, now_);
             tx_[0].push(m, len);  // toward the uplink
         }
+    }
+
+    [[gnu::cold]] void sample(rte_mbuf* m, const Slot& s, uint16_t entry, const Outcome& o) {
+        sample_left_ = sample_every_;
+        // Each sample stands for sample_every frames.
+        sketch_.add(detect::source_key(entry, s.v.ip_version, s.v.src), sample_every_,
+                    uint64_t{s.len} * sample_every_);
+        if (!c_.tap) return;
+        capture::Tag t;
+        t.entry = entry;
+        t.drop = o.kind == Outcome::forward ? 0 : static_cast<uint8_t>(o.reason);
+        t.decided = 1;
+        c_.tap->sample(m, capture::header_length(s.v, true, s.len, c_.tap->payload()), t, c_.outside_port, c_.queue,
+                       rte_rdtsc());
+    }
+
+    // The control core asked for this worker's top sources.
+    void hand_over_sketch() {
+        const uint32_t r = c_.sketch->request.load(std::memory_order_acquire);
+        if (likely(r == sketch_served_)) return;
+        sketch_.save(c_.sketch->snap);
+        sketch_.clear();
+        sketch_served_ = r;
+        c_.sketch->served.store(r, std::memory_order_release);
+    }
+
+    template <Dir D>
+    [[gnu::cold]] void take_manual(rte_mbuf* m, const Slot& s) {
+        constexpr bool in = D == Dir::inbound;
+        const bool parsed = s.why == net::Malformed::none;
+        if (!capture::matches(manual_->filter, parsed ? s.v : net::PacketView{}, in)) return;
+        capture::Tag t;
+        t.inbound = in;
+        t.entry = in && parsed && s.v.is_ip() && s.dec.verdict == policy::Verdict::protected_ ? s.dec.protect : 0xffff;
+        const uint32_t caplen = manual_->snap ? std::min(s.len, manual_->snap)
+                                              : capture::header_length(s.v, parsed, s.len, c_.tap->payload());
+        c_.tap->take(m, caplen, t, in ? c_.outside_port : c_.inside_port, c_.queue, rte_rdtsc());
     }
 
     // The frame becomes the box's answer (the cookie SYN-ACK), sent out of
@@ -347,6 +395,11 @@ private:
 
     WorkerConfig c_;
     std::unique_ptr<detect::EntryCounters[]> own_entries_;
+    const capture::Manual* manual_ = nullptr;  // this loop's manual capture
+    const uint32_t sample_every_ = c_.sample_every ? c_.sample_every : 1;
+    uint32_t sample_left_ = sample_every_;
+    detect::SpaceSaving<kWorkerSketch> sketch_{c_.table_key.k0 ^ c_.index};
+    uint32_t sketch_served_ = 0;
     telemetry::WorkerCounters& k_;
     telemetry::RateLimit tx_full_log_{1.0, 3};
     const policy::Snapshot* snap_ = nullptr;

@@ -10,6 +10,11 @@
 #include "scrubber.h"
 #include "telemetry.h"
 #include "detect.h"
+#include "sketch.h"
+
+namespace triage::capture {
+class Tap;
+}
 
 struct rte_ring;
 
@@ -24,6 +29,17 @@ struct Shared {
     std::atomic<unsigned> quiesced{0};
     // Workers that have started; none polls before all have.
     std::atomic<unsigned> started{0};
+};
+
+// Top source prefixes (docs/detection.md): each worker counts its sampled
+// frames in a Space-Saving summary and hands it over when asked. The
+// control core bumps `request`; the worker, at the top of its next loop,
+// saves its summary into `snap`, starts a new one and sets `served`.
+inline constexpr unsigned kWorkerSketch = 64;
+struct alignas(64) SketchSlot {
+    std::atomic<uint32_t> request{0};
+    std::atomic<uint32_t> served{0};
+    alignas(64) detect::SketchSnapshot<kWorkerSketch> snap;
 };
 
 struct WorkerConfig {
@@ -41,6 +57,13 @@ struct WorkerConfig {
     // Per protected prefix (snapshot index, policy::kMaxProtected of them):
     // inbound packets and bytes by traffic class, for detection.
     detect::EntryCounters* entries = nullptr;
+    // Packet capture (lib/capture): the always-on sample ring and the
+    // manual capture. nullptr: none.
+    capture::Tap* tap = nullptr;
+    // 1 in sample_every inbound frames toward protected prefixes feeds the
+    // top-sources sketch and the capture ring.
+    uint32_t sample_every = 32;
+    SketchSlot* sketch = nullptr;  // nullptr: no top sources
     // Policy snapshots; this worker is reader `index`.
     policy::Publisher* policy = nullptr;
     // Replay/test runs (--exit-on-eof): a full hand-off ring waits for room

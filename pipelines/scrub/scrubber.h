@@ -154,9 +154,10 @@ public:
         if (!later && pol.acl && !acl_open(s, pol, v, tcp, pure_syn, now)) return {Outcome::drop, Drop::service_acl};
         // A response to a request a protected host sent is not reflection.
         if (cls >= policy::kFirstReflectorClass && cls != kNoClass &&
-            ((pol.src_on | pol.dst_on) >> cls & 1u) && solicited(v, now)) {
+            (pol.solicit_on >> cls & 1u) && solicited(v, now)) {
             k_.scrub[static_cast<unsigned>(telemetry::Scrub::solicited)].add();
             cls = policy::kClassUdp;
+            reclassed_ = true;
         }
         if (cls != kNoClass) {
             k_.class_packets[cls].add();
@@ -233,6 +234,13 @@ public:
     // Evictions of live entries so far, per table (for the counters).
     uint64_t meter_evictions() const noexcept { return src_.evictions() + dst_.evictions(); }
     uint64_t auth_evictions() const noexcept { return auth_.evictions(); }
+    // Whether the last inbound() counted a solicited response as plain UDP
+    // rather than its reflection class (detection counts it the same way).
+    bool take_reclassed() noexcept {
+        if (__builtin_expect(!reclassed_, 1)) return false;
+        reclassed_ = false;
+        return true;
+    }
     uint64_t solicit_evictions() const noexcept { return solicit_.evictions(); }
 
 private:
@@ -335,6 +343,7 @@ private:
     }
 
     meter::Meter src_, dst_;
+    bool reclassed_ = false;
     meter::ExpiryTable auth_;
     meter::FlowTable solicit_;
     unsigned worker_;

@@ -84,6 +84,23 @@ CASES = [
     ("path on a flood", f"stream x syn-flood {S} rate 5 path /a", 9, ["'path'"]),
     ("unterminated quote", 'description "half a description', 2, ["quote"]),
     ("seed not a number", "seed abc", 3, ["seed"]),
+    # detection checks (issue 6)
+    ("incidents with a bad operator", "expect incidents > 1", 9, ["'>'", "=="]),
+    ("incidents not a count", "expect incidents == one", 9, ["'one'", "incidents"]),
+    ("mitigations not a whole number", "expect mitigations <= 1.5", 9, ["'1.5'", "mitigations"]),
+    ("detected on a legit stream", "expect patients detected <= 100ms", 9, ["patients", "web-clients", "detected"]),
+    ("detected on legit", "expect legit detected <= 100ms", 9, ["legit", "detected"]),
+    ("detected without a unit", "expect synflood detected <= 100", 9, ["'100'"]),
+    ("detected with ==", "expect synflood detected == 100ms", 9, ["'=='"]),
+    ("detected on an unknown stream", "expect nosuch detected <= 100ms", 9, ["nosuch"]),
+    ("classified as an unknown vector", "expect synflood classified syn-flod", 9, ["'syn-flod'", "vector"]),
+    ("classified without a vector", "expect synflood classified", 9, ["classified", "VECTOR"]),
+    ("classified confidence above 1", "expect synflood classified syn-flood confidence >= 1.5", 9,
+     ["'1.5'", "confidence"]),
+    ("classified with a wrong word", "expect synflood classified syn-flood certainty >= 0.8", 9,
+     ["'certainty'", "confidence"]),
+    ("classified on attack", "expect attack classified syn-flood", 9, ["'attack'", "classified"]),
+    ("reserved name incidents", f"stream incidents udp-flood {S} rate 5", 9, ["'incidents'", "reserved"]),
 ]
 
 

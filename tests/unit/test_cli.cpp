@@ -88,6 +88,13 @@ public:
     }
     void show_incidents(std::ostream& os) override { os << "(no incidents in the test runtime)\n"; }
     void show_incident(std::ostream& os, uint32_t id) override { os << "incident " << id << "\n"; }
+    void capture_start(std::ostream& os, const CaptureRequest& r) override {
+        calls.push_back("capture " + r.file + " " + r.filter + " " + std::to_string(r.packets) + " " +
+                        std::to_string(r.seconds) + " " + std::to_string(r.snap));
+        os << "capturing\n";
+    }
+    void capture_stop(std::ostream&) override { calls.push_back("capture stop"); }
+    void show_capture(std::ostream& os) override { os << "no capture\n"; }
     void set_log_level(const std::string& level) override { calls.push_back("log " + level); }
 
 private:
@@ -173,6 +180,8 @@ std::vector<std::string> examples(const std::string& type) {
     if (type == "reflector") return {"dns", "ntp"};
     if (type == "secret") return {"random", "00112233445566778899aabbccddeeff"};
     if (type == "pattern") return {"/abc/", "/GET\\s+\\/admin/i", "/a/b/ism"};
+    if (type == "mitigating") return {"mitigating"};  // a one-word choice
+    if (type == "capfilter") return {"any", "dst=198.51.100.10,tcp,port=443", "src=2001:db8::/32,udp,out"};
     return {};
 }
 
@@ -312,6 +321,12 @@ const BadLine kBadLines[] = {
     // wrong word after a known start
     {"show bogus", "'bogus' is not"},
     {"set transit sideways", "'sideways' is not one of (forward|drop)"},
+    // capture filters and limits
+    {"capture start /tmp/x.pcapng match dst=198.51.100.1/24",
+     "capture filter term 'dst=198.51.100.1/24': "},
+    {"capture start /tmp/x.pcapng match tcp,port=99999", "capture filter term 'port=99999': not a port 0-65535"},
+    {"capture start /tmp/x.pcapng match vlan=3", "capture filter term 'vlan=3': unknown"},
+    {"capture start /tmp/x.pcapng packets many", "'many' is not"},
     {"add protect 198.51.100.0/24 called portal", "'called' is not 'name'"},
     {"set log level loud", "'loud' is not one of (trace|debug|info|warn|error|critical|off)"},
     {"help nosuch", "help: no help section 'nosuch' (sections: display ports"},
@@ -416,6 +431,7 @@ TEST(CliDiagnostics, SemanticErrorsAreOneLineAndChangeNothing) {
         {"del policy nosuch", "error: no policy 'nosuch'"},
         {"add policy default", "error: policy 'default' already exists"},
         {"show port info 7", "error: no port 7"},
+        {"capture start /tmp/x.pcapng snaplen 9000", "error: snaplen is 64 to 2048 bytes"},
     };
     for (const auto& [line, want] : cases) {
         SCOPED_TRACE(line);
@@ -490,8 +506,14 @@ TEST(CliCommands, EditsShowAndActions) {
     k.run("show drops");
     k.run("set log level debug");
     EXPECT_EQ(k.run("show policy"), "policy version " + std::to_string(k.rt.snapshot_version) + "\n");
+    k.run("capture start /tmp/a.pcapng");
+    k.run("capture start /tmp/b.pcapng match dst=198.51.100.10,tcp,port=443 packets 100 for 2m");
+    k.run("capture start /tmp/c.pcapng snaplen 256 for 30s");
+    k.run("capture stop");
     EXPECT_EQ(k.rt.calls, (std::vector<std::string>{"info all", "stats outside", "clear 1", "workers", "drops",
-                                                    "log debug", "policy"}));
+                                                    "log debug", "policy", "capture /tmp/a.pcapng any 0 0 0",
+                                                    "capture /tmp/b.pcapng dst=198.51.100.10,tcp,port=443 100 120 0",
+                                                    "capture /tmp/c.pcapng any 0 30 256", "capture stop"}));
     EXPECT_FALSE(k.session.closing());
     k.run("quit");
     EXPECT_TRUE(k.session.closing());
@@ -815,6 +837,8 @@ TEST(CliScrubbing, EverySettingRoundTripsThroughSaveConfig) {
              "set policy web limit reflection destination 1k",
              "set policy web limit quic-amp source 10",
              "set policy web limit tcp source 0 bits 8m",
+             "set policy web limit syn destination 500 mitigating",
+             "set policy web limit reflection source 20 burst 40 mitigating",
              "set policy web fragments drop",
              "add service web tcp 443",
              "add service web tcp 8000-8080",
@@ -843,6 +867,9 @@ TEST(CliScrubbing, EverySettingRoundTripsThroughSaveConfig) {
     EXPECT_NE(cfg.find("set syn-auth secret 00112233445566778899aabbccddeeff\n"), std::string::npos) << cfg;
     EXPECT_NE(cfg.find("set policy web limit udp destination 20k bits 200m\n"), std::string::npos) << cfg;
     EXPECT_NE(cfg.find("set policy web limit tcp source 0 bits 8m\n"), std::string::npos) << cfg;
+    EXPECT_NE(cfg.find("set policy web limit syn destination 500 mitigating\n"), std::string::npos) << cfg;
+    EXPECT_NE(cfg.find("set policy web limit reflection source 20 burst 40 mitigating\n"), std::string::npos) << cfg;
+    EXPECT_NE(a.run("show policy web").find("limit        syn destination 500 while mitigating"), std::string::npos);
     EXPECT_NE(cfg.find("del reflector chargen\n"), std::string::npos) << cfg;
     EXPECT_NE(cfg.find("add signature 1001 tcp 80 drop /GET\\s+\\/admin/i\n"), std::string::npos) << cfg;
     // Settings show up in `show policy NAME`.

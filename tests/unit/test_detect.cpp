@@ -2,6 +2,8 @@
 // samples, no EAL.
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "detect.h"
 
 using namespace triage::detect;
@@ -61,6 +63,28 @@ TEST(Detect, LegitSurgeOfCompletedHandshakesIsNoIncident) {
     // Monday morning: 50x the SYNs, each with its handshake and request.
     for (int i = 0; i < 200; ++i) r.step(2000, 9000);
     EXPECT_EQ(r.count(Event::opened), 0u);
+}
+
+TEST(Detect, VectorsSentTogetherDoNotDiluteEachOther) {
+    Rig r;
+    for (int i = 0; i < 50; ++i) r.step(40, 2000);
+    // UDP, ICMP and fragments at 30k/s each (above the built-in 20k UDP and
+    // 1k ICMP/fragment floors) with the portal's usual TCP: each is a third
+    // of the traffic, which alone would not name them.
+    for (int i = 0; i < 5; ++i) {
+        r.cum[0].packets[kUdp] += 600;
+        r.cum[0].packets[kIcmp] += 600;
+        r.cum[0].packets[kFragment] += 600;
+        r.step(40, 2000);
+    }
+    ASSERT_EQ(r.count(Event::opened), 1u);
+    const Incident& in = r.d.incidents().at(0);
+    std::set<unsigned> seen;
+    for (const VectorSeen& v : in.vectors) {
+        seen.insert(v.cls);
+        EXPECT_GT(v.confidence, 0.6) << v.cls;  // each alone would be about 0.25
+    }
+    EXPECT_EQ(seen, (std::set<unsigned>{kUdp, kIcmp, kFragment}));
 }
 
 TEST(Detect, ClosesAfterHoldDownAndPulsesDoNotFlap) {

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "detect.h"
 #include "latest.h"
 #include "listen_address.h"
 #include "prometheus.h"
@@ -84,6 +85,33 @@ Report sample_report(WorkerCounters (&w)[2]) {
                 .allow_entries = 5,
                 .deny_entries = 6,
                 .reclaim_pending = 1};
+    // Detection: one target under attack (a name that needs escaping), one quiet.
+    DetectGauges& d = r.detect;
+    d.samples = 1234;
+    d.incidents_opened = 3;
+    d.incidents_closed = 2;
+    d.vector_incidents = {{"syn-flood", 2}, {"udp-flood", 0}, {"dns-reflection", 1}};
+    d.modes = {"monitor", "auto", "enforce"};
+    DetectTargetGauges portal;
+    portal.name = "ehr \"portal\"\\1";
+    portal.prefix = "2001:db8::/32";
+    portal.mode = "auto";
+    portal.mitigated = true;
+    portal.incident = true;
+    portal.incident_id = 3;
+    portal.vectors = {{"syn-flood", 0.99}};
+    portal.classes = {{"syn", 20000.5, 12.25, 1000}, {"udp", 0, 0, 20000}};
+    portal.switches_on = 2;
+    portal.switches_off = 1;
+    DetectTargetGauges net;
+    net.name = "clinic-net";
+    net.prefix = "198.51.100.0/24";
+    net.mode = "monitor";
+    net.classes = {{"syn", 3, 2.5, 1000}, {"udp", 1, 1, 20000}};
+    d.targets = {portal, net};
+    d.last_incident_id = 3;
+    d.last_incident_start = 1796000000.25;
+    d.last_detection_latency = 0.02;
     r.sum();
     return r;
 }
@@ -117,7 +145,22 @@ TEST(Prometheus, StructureNamingAndStableLabelSets) {
                           "triage_policy_publications_total",
                           "triage_protected_prefixes",
                           "triage_list_entries",
-                          "triage_policy_reclaim_pending"})
+                          "triage_policy_reclaim_pending",
+                          "triage_detect_samples_total",
+                          "triage_incidents_opened_total",
+                          "triage_incidents_closed_total",
+                          "triage_incidents_total",
+                          "triage_last_incident_id",
+                          "triage_last_incident_start_timestamp_seconds",
+                          "triage_last_incident_detection_latency_seconds",
+                          "triage_detect_mode",
+                          "triage_incident_active",
+                          "triage_incident_vector_confidence",
+                          "triage_mitigation_active",
+                          "triage_mitigation_switches_total",
+                          "triage_detect_rate_pps",
+                          "triage_detect_baseline_pps",
+                          "triage_detect_threshold_pps"})
         EXPECT_TRUE(fams.count(n)) << n << " missing";
 
     // Every drop reason exactly once, zeros included.
@@ -168,6 +211,170 @@ TEST(Prometheus, StructureNamingAndStableLabelSets) {
     // Label values escaped: quote, backslash, newline.
     EXPECT_TRUE(
         has("triage_build_info", "triage_build_info{version=\"1.0 \\\"q\\\" \\\\ \\nx\"} 1"));
+}
+
+TEST(Prometheus, DetectionFamilies) {
+    WorkerCounters w[2];
+    const auto fams = parse_exposition(render_prometheus(sample_report(w), 1));
+    const auto has = [&](const char* fam, const std::string& line) {
+        const auto& v = fams.at(fam).samples;
+        return std::find(v.begin(), v.end(), line) != v.end();
+    };
+    const std::string portal = "target=\"ehr \\\"portal\\\"\\\\1\"";  // escaped: ehr \"portal\"\\1
+    EXPECT_TRUE(has("triage_detect_samples_total", "triage_detect_samples_total 1234"));
+    EXPECT_TRUE(has("triage_incidents_opened_total", "triage_incidents_opened_total 3"));
+    EXPECT_TRUE(has("triage_incidents_closed_total", "triage_incidents_closed_total 2"));
+    // Every vector, zeros included.
+    EXPECT_EQ(fams.at("triage_incidents_total").samples.size(), 3u);
+    EXPECT_TRUE(has("triage_incidents_total", "triage_incidents_total{vector=\"syn-flood\"} 2"));
+    EXPECT_TRUE(has("triage_incidents_total", "triage_incidents_total{vector=\"udp-flood\"} 0"));
+    EXPECT_TRUE(has("triage_last_incident_id", "triage_last_incident_id 3"));
+    EXPECT_TRUE(has("triage_last_incident_start_timestamp_seconds",
+                    "triage_last_incident_start_timestamp_seconds 1796000000.25"));
+    EXPECT_TRUE(has("triage_last_incident_detection_latency_seconds",
+                    "triage_last_incident_detection_latency_seconds 0.02"));
+    EXPECT_TRUE(has("triage_incident_active",
+                    "triage_incident_active{" + portal + ",prefix=\"2001:db8::/32\"} 1"));
+    EXPECT_TRUE(has("triage_incident_active",
+                    "triage_incident_active{target=\"clinic-net\",prefix=\"198.51.100.0/24\"} 0"));
+    // Only the open incident's vectors.
+    EXPECT_EQ(fams.at("triage_incident_vector_confidence").samples,
+              std::vector<std::string>{"triage_incident_vector_confidence{" + portal +
+                                       ",prefix=\"2001:db8::/32\",vector=\"syn-flood\",incident=\"3\"} 0.99"});
+    // The mode as a state set: one series per mode, 1 for the one in force.
+    EXPECT_EQ(fams.at("triage_detect_mode").samples.size(), 6u);
+    EXPECT_TRUE(has("triage_detect_mode", "triage_detect_mode{" + portal + ",mode=\"auto\"} 1"));
+    EXPECT_TRUE(has("triage_detect_mode", "triage_detect_mode{" + portal + ",mode=\"monitor\"} 0"));
+    EXPECT_TRUE(has("triage_detect_mode", "triage_detect_mode{target=\"clinic-net\",mode=\"monitor\"} 1"));
+    EXPECT_TRUE(has("triage_mitigation_active", "triage_mitigation_active{" + portal + "} 1"));
+    EXPECT_TRUE(has("triage_mitigation_active", "triage_mitigation_active{target=\"clinic-net\"} 0"));
+    EXPECT_TRUE(has("triage_mitigation_switches_total",
+                    "triage_mitigation_switches_total{" + portal + ",action=\"on\"} 2"));
+    EXPECT_TRUE(has("triage_mitigation_switches_total",
+                    "triage_mitigation_switches_total{target=\"clinic-net\",action=\"off\"} 0"));
+    // Every target x class, for rate, baseline and threshold alike.
+    for (const char* f : {"triage_detect_rate_pps", "triage_detect_baseline_pps", "triage_detect_threshold_pps"})
+        EXPECT_EQ(fams.at(f).samples.size(), 4u) << f;
+    EXPECT_TRUE(has("triage_detect_rate_pps", "triage_detect_rate_pps{" + portal + ",class=\"syn\"} 20000.5"));
+    EXPECT_TRUE(has("triage_detect_baseline_pps", "triage_detect_baseline_pps{" + portal + ",class=\"syn\"} 12.25"));
+    EXPECT_TRUE(has("triage_detect_threshold_pps",
+                    "triage_detect_threshold_pps{target=\"clinic-net\",class=\"udp\"} 20000"));
+}
+
+TEST(Prometheus, DetectionWithoutTargets) {
+    // Before any prefix is protected: the scalars, no per-target families.
+    Report r;
+    r.detect.vector_incidents = {{"syn-flood", 0}};
+    const auto fams = parse_exposition(render_prometheus(r, 0));
+    EXPECT_EQ(fams.at("triage_detect_samples_total").samples, std::vector<std::string>{"triage_detect_samples_total 0"});
+    EXPECT_EQ(fams.at("triage_incidents_total").samples.size(), 1u);
+    EXPECT_EQ(fams.at("triage_last_incident_id").samples, std::vector<std::string>{"triage_last_incident_id 0"});
+    for (const char* f : {"triage_incident_active", "triage_mitigation_active", "triage_detect_rate_pps",
+                          "triage_incident_vector_confidence", "triage_detect_mode"})
+        EXPECT_FALSE(fams.count(f)) << f;
+}
+
+TEST(StatsJson, Detection) {
+    WorkerCounters w[2];
+    std::ostringstream os;
+    write_json(os, sample_report(w));
+    const std::string j = os.str();
+    EXPECT_NE(j.find("\"detection\": {\"samples\": 1234, \"incidents_opened\": 3, \"incidents_closed\": 2, "
+                     "\"incidents_by_vector\": {\"syn-flood\": 2, \"udp-flood\": 0, \"dns-reflection\": 1}, "
+                     "\"last_incident\": {\"id\": 3, \"start\": 1796000000.250, \"detection_latency_s\": 0.020}"),
+              std::string::npos)
+        << j;
+    EXPECT_NE(j.find("{\"name\": \"ehr \\\"portal\\\"\\\\1\", \"prefix\": \"2001:db8::/32\", \"mode\": \"auto\", "
+                     "\"mitigated\": true, \"incident\": 3, \"vectors\": {\"syn-flood\": 0.990}, \"mitigation_on\": 2, "
+                     "\"mitigation_off\": 1, \"classes\": {\"syn\": {\"rate_pps\": 20000.500, \"baseline_pps\": 12.250, "
+                     "\"threshold_pps\": 1000.000}"),
+              std::string::npos)
+        << j;
+    EXPECT_NE(j.find("\"name\": \"clinic-net\", \"prefix\": \"198.51.100.0/24\", \"mode\": \"monitor\", "
+                     "\"mitigated\": false, \"incident\": null, \"vectors\": {}"),
+              std::string::npos)
+        << j;
+}
+
+// detect::fill_gauges on a real Detector: a SYN flood on one of two targets,
+// then quiet past the hold-down; the gauges follow the incident.
+TEST(DetectGauges, FollowAnIncidentThroughTheDetector) {
+    namespace dt = triage::detect;
+    dt::Detector d(dt::Tuning{3.0, 0.5, 0.5, 2, 300, 1});
+    std::vector<std::string> names(dt::kClasses);
+    names[0] = "syn", names[1] = "tcp", names[2] = "udp", names[3] = "icmp", names[4] = "fragment", names[5] = "dns";
+    dt::Entry portal, net;
+    portal.name = "portal";
+    portal.prefix = "198.51.100.10/32";
+    portal.mode = dt::Mode::auto_;
+    portal.floor[dt::kSyn] = 500;
+    net.name = "clinic-net";
+    net.prefix = "198.51.100.0/24";
+    net.mode = dt::Mode::enforce;
+    d.set_entries({portal, net}, names);
+    std::vector<dt::EntryTotals> cum(2);
+    std::vector<dt::Event> ev;
+    double t = 0;
+    auto step = [&](double syn, double tcp) {
+        t += 0.02;
+        cum[0].packets[dt::kSyn] += static_cast<uint64_t>(syn * 0.02);
+        cum[0].packets[dt::kTcp] += static_cast<uint64_t>(tcp * 0.02);
+        d.observe(t, 1'796'000'000'000 + static_cast<int64_t>(t * 1000), cum, ev);
+    };
+    DetectGauges g;
+    dt::fill_gauges(d, g);
+    EXPECT_EQ(g.samples, 0u);
+    ASSERT_EQ(g.targets.size(), 2u);
+    EXPECT_EQ(g.targets[1].mode, "enforce");
+    EXPECT_TRUE(g.targets[1].mitigated) << "enforce: always mitigated";
+    EXPECT_FALSE(g.targets[0].mitigated);
+    EXPECT_EQ(g.modes, (std::vector<std::string>{"monitor", "auto", "enforce"}));
+    // Six named classes: six vectors with zero incidents, six classes per target.
+    EXPECT_EQ(g.vector_incidents.size(), 6u);
+    EXPECT_EQ(g.vector_incidents[0], (std::pair<std::string, uint64_t>{"syn-flood", 0}));
+    EXPECT_EQ(g.vector_incidents[5].first, "dns-reflection");
+    ASSERT_EQ(g.targets[0].classes.size(), 6u);
+    EXPECT_EQ(g.targets[0].classes[0].threshold_pps, 500) << "the operator's floor";
+    EXPECT_EQ(g.targets[0].classes[2].threshold_pps, dt::default_floor(dt::kUdp));
+    EXPECT_EQ(g.last_incident_id, 0u);
+
+    for (int i = 0; i < 100; ++i) step(50, 250);
+    dt::fill_gauges(d, g);
+    EXPECT_EQ(g.samples, 100u);
+    EXPECT_NEAR(g.targets[0].classes[0].rate_pps, 50, 1);
+    EXPECT_NEAR(g.targets[0].classes[0].baseline_pps, 50, 1);
+    EXPECT_NEAR(g.targets[0].classes[1].threshold_pps, dt::default_floor(dt::kTcp), 1);
+    EXPECT_FALSE(g.targets[0].incident);
+
+    step(20000, 250);
+    step(20000, 250);
+    dt::fill_gauges(d, g);
+    EXPECT_EQ(g.incidents_opened, 1u);
+    EXPECT_EQ(g.incidents_closed, 0u);
+    EXPECT_TRUE(g.targets[0].incident);
+    EXPECT_EQ(g.targets[0].incident_id, 1u);
+    EXPECT_TRUE(g.targets[0].mitigated);
+    EXPECT_EQ(g.targets[0].switches_on, 1u);
+    EXPECT_EQ(g.targets[0].switches_off, 0u);
+    ASSERT_EQ(g.targets[0].vectors.size(), 1u);
+    EXPECT_EQ(g.targets[0].vectors[0].vector, "syn-flood");
+    EXPECT_GT(g.targets[0].vectors[0].confidence, 0.9);
+    EXPECT_NEAR(g.targets[0].classes[0].rate_pps, 20000, 1);
+    EXPECT_FALSE(g.targets[1].incident);
+    EXPECT_EQ(g.vector_incidents[0].second, 1u);
+    EXPECT_EQ(g.last_incident_id, 1u);
+    EXPECT_NEAR(g.last_incident_start, 1'796'000'000 + t, 0.002);
+    EXPECT_NEAR(g.last_detection_latency, 0.02, 1e-6) << "one confirming sample after the first";
+
+    for (int i = 0; i < 70; ++i) step(50, 250);  // 1.4 s quiet: past the 1 s hold-down
+    dt::fill_gauges(d, g);
+    EXPECT_EQ(g.incidents_closed, 1u);
+    EXPECT_FALSE(g.targets[0].incident);
+    EXPECT_FALSE(g.targets[0].mitigated);
+    EXPECT_TRUE(g.targets[0].vectors.empty());
+    EXPECT_EQ(g.targets[0].switches_on, 1u);
+    EXPECT_EQ(g.targets[0].switches_off, 1u);
+    EXPECT_EQ(g.targets[1].switches_on + g.targets[1].switches_off, 0u);
 }
 
 TEST(Prometheus, EscapesLabelValues) {

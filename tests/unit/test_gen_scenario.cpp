@@ -262,6 +262,149 @@ TEST(GenScenario, ErrorsNameOriginAndLine) {
     EXPECT_NE(err.find("/nonexistent/triage-unit.scn"), std::string::npos) << err;
 }
 
+TEST(GenScenario, DetectionExpects) {
+    const Scenario sc = parse_ok(
+        "duration 4s\n"
+        "stream p web-clients src 198.19.0.0/17 dst 198.51.100.10 rate 10\n"
+        "stream syn syn-flood src 198.18.0.0/16 dst 198.51.100.10 rate 1k start 1s\n"
+        "stream ack ack-flood src 198.18.0.0/16 dst 198.51.100.10 rate 1k start 1s\n"
+        "stream rst rst-flood src 198.18.0.0/16 dst 198.51.100.10 rate 1k start 1s\n"
+        "stream dns reflection vector dns src 192.0.2.0/24 dst 198.51.100.1 rate 1k\n"
+        "stream frag fragment-flood src 198.18.0.0/16 dst 198.51.100.10 rate 1k\n"
+        "expect incidents == 1\n"
+        "expect incidents <= 2\n"
+        "expect mitigations >= 0\n"
+        "expect syn detected <= 100ms\n"
+        "expect attack detected <= 0.25s\n"
+        "expect syn classified syn-flood confidence >= 0.8\n"
+        "expect dns classified dns-reflection\n"
+        "expect p classified tcp-flood confidence <= 0.1\n");
+    ASSERT_EQ(sc.expects.size(), 8u);
+    const auto& e = sc.expects;
+    EXPECT_EQ(e[0].what, Expect::What::incidents);
+    EXPECT_TRUE(e[0].equal);
+    EXPECT_DOUBLE_EQ(e[0].value, 1);
+    EXPECT_TRUE(e[0].target.empty());
+    EXPECT_FALSE(e[1].equal);
+    EXPECT_FALSE(e[1].at_least);
+    EXPECT_EQ(e[2].what, Expect::What::mitigations);
+    EXPECT_TRUE(e[2].at_least);
+    EXPECT_EQ(e[3].what, Expect::What::detected_ms);
+    EXPECT_EQ(e[3].target, "syn");
+    EXPECT_FALSE(e[3].at_least);
+    EXPECT_DOUBLE_EQ(e[3].value, 100);
+    EXPECT_DOUBLE_EQ(e[4].value, 250);
+    EXPECT_EQ(e[5].what, Expect::What::classified);
+    EXPECT_EQ(e[5].vector, "syn-flood");
+    EXPECT_TRUE(e[5].at_least);
+    EXPECT_DOUBLE_EQ(e[5].value, 0.8);
+    EXPECT_DOUBLE_EQ(e[6].value, 0.5);  // without a confidence: what detection counts as a vector
+    EXPECT_FALSE(e[7].at_least);
+    EXPECT_STREQ(expect_what_name(e[3].what), "detected");
+    // The vector detection gives each kind.
+    EXPECT_EQ(detect_vector(sc.streams[0]), "");
+    EXPECT_EQ(detect_vector(sc.streams[1]), "syn-flood");
+    EXPECT_EQ(detect_vector(sc.streams[2]), "tcp-flood");
+    EXPECT_EQ(detect_vector(sc.streams[3]), "tcp-flood");
+    EXPECT_EQ(detect_vector(sc.streams[4]), "dns-reflection");
+    EXPECT_EQ(detect_vector(sc.streams[5]), "fragment-flood");
+    EXPECT_TRUE(valid_vector_name("chargen-reflection"));
+    EXPECT_FALSE(valid_vector_name("-reflection"));
+    EXPECT_FALSE(valid_vector_name("syn"));
+    // Errors name the line.
+    const std::string head = "duration 2s\nstream f syn-flood src 198.18.0.0/16 dst 198.51.100.10 rate 5\n";
+    for (const auto& [line, word] : std::vector<std::pair<std::string, std::string>>{
+             {"expect incidents = 1", "'='"},
+             {"expect mitigations == -1", "'-1'"},
+             {"expect f detected >= 5", "'5'"},
+             {"expect f classified udp", "'udp'"},
+             {"expect f classified syn-flood confidence >= 2", "'2'"},
+             {"expect f classified syn-flood confidence", "classified"},
+             {"expect legit detected <= 1s", "legit"},
+             {"expect legit classified syn-flood", "'legit'"}}) {
+        const std::string err = parse_err(head + line + "\n");
+        EXPECT_EQ(err.rfind("unit.scn:3: ", 0), 0u) << line << " -> " << err;
+        EXPECT_NE(err.find(word), std::string::npos) << line << " -> " << err;
+    }
+}
+
+TEST(GenScenario, IncidentLogAndDetection) {
+    // Two lines for incident 1 (open, then close: the close wins), one for 2.
+    const std::string log =
+        R"J({"event": "open", "id": 1, "target": "ehr-portal", "prefix": "198.51.100.10/32", "mode": "auto", "open": true, "start": "2026-12-05T06:14:00.123Z", "end": null, "duration_s": 0.000, "peak_pps": 20000, "peak_bps": 1, "packets": 1, "bytes": 1, "dropped": 0, "vectors": [{"vector": "syn-flood", "class": "syn", "confidence": 0.990, "peak_pps": 20000, "packets": 1, "bytes": 1}], "actions": [{"time": "2026-12-05T06:14:00.123Z", "action": "opened", "reason": "syn-flood at 20000 packets/s"}, {"time": "2026-12-05T06:14:00.123Z", "action": "mitigation on", "reason": "auto: x"}], "capture": null})J"
+        "\n"
+        R"J({"event": "close", "id": 1, "target": "ehr-portal", "prefix": "198.51.100.10/32", "mode": "auto", "open": false, "start": "2026-12-05T06:14:00.123Z", "end": "2026-12-05T06:14:05.500Z", "duration_s": 5.377, "peak_pps": 20000, "peak_bps": 1, "packets": 1, "bytes": 1, "dropped": 0, "vectors": [{"vector": "syn-flood", "class": "syn", "confidence": 0.995, "peak_pps": 21000, "packets": 1, "bytes": 1}, {"vector": "udp-flood", "class": "udp", "confidence": 0.7, "peak_pps": 9000, "packets": 1, "bytes": 1}], "actions": [{"time": "2026-12-05T06:14:00.123Z", "action": "opened", "reason": "syn-flood at 20000 packets/s"}, {"time": "2026-12-05T06:14:00.123Z", "action": "mitigation on", "reason": "auto: \"x\""}, {"time": "2026-12-05T06:14:01.040Z", "action": "vector added", "reason": "udp-flood at 9000 packets/s (confidence 0.70)"}, {"time": "2026-12-05T06:14:05.500Z", "action": "mitigation off", "reason": "quiet"}, {"time": "2026-12-05T06:14:05.500Z", "action": "closed", "reason": "quiet"}], "capture": null})J"
+        "\n\n"
+        R"J({"event": "exit", "id": 2, "target": "clinic-net", "prefix": "198.51.100.0/24", "mode": "monitor", "open": true, "start": "2026-12-05T06:14:07.000Z", "end": null, "vectors": [{"vector": "dns-reflection", "confidence": 0.9, "peak_pps": 8000}], "actions": [], "capture": "x.pcapng"})J"
+        "\n";
+    std::vector<IncidentRecord> inc;
+    std::string err;
+    ASSERT_TRUE(parse_incident_log(log, inc, err)) << err;
+    ASSERT_EQ(inc.size(), 2u);
+    int64_t t0;
+    ASSERT_TRUE(parse_wall_ms("2026-12-05T06:14:00.123Z", t0));
+    EXPECT_EQ(t0, 1796451240123);  // date -u -d 2026-12-05T06:14:00Z +%s, and the ms
+    EXPECT_EQ(inc[0].event, "close");
+    EXPECT_EQ(inc[0].start_ms, t0);
+    EXPECT_EQ(inc[0].end_ms, t0 + 5377);
+    EXPECT_EQ(inc[0].count("mitigation on"), 1u);
+    EXPECT_EQ(inc[0].count("mitigation off"), 1u);
+    EXPECT_EQ(inc[0].actions[1].reason, "auto: \"x\"");
+    EXPECT_EQ(inc[0].vector_ms("syn-flood"), t0);        // there at the opening
+    EXPECT_EQ(inc[0].vector_ms("udp-flood"), t0 + 917);  // added later
+    EXPECT_EQ(inc[0].vector_ms("icmp-flood"), -1);
+    EXPECT_EQ(inc[1].end_ms, -1);
+    EXPECT_EQ(inc[1].target, "clinic-net");
+
+    Scenario sc = parse_ok(
+        "duration 10s\n"
+        "stream syn syn-flood src 198.18.0.0/16 dst 198.51.100.10 rate 1k\n"
+        "stream udp udp-flood src 198.18.0.0/16 dst 198.51.100.10 rate 1k\n"
+        "stream late syn-flood src 198.18.0.0/16 dst 198.51.100.10 rate 1k\n"
+        "stream dns reflection vector dns src 192.0.2.0/24 dst 198.51.100.1 rate 1k\n"
+        "stream icmp icmp-flood src 198.18.0.0/16 dst 198.51.100.10 rate 1k\n"
+        "stream elsewhere syn-flood src 198.18.0.0/16 dst 203.0.113.10 rate 1k\n");
+    const double first = static_cast<double>(t0) - 42.5;  // the flood's first packet, 42.5 ms before the opening
+    Detection d = find_detection(inc, sc.streams[0], first, first + 3000);
+    EXPECT_EQ(d.incident, 0);
+    EXPECT_DOUBLE_EQ(d.delay_ms, 42.5);
+    EXPECT_DOUBLE_EQ(d.confidence, 0.995);
+    d = find_detection(inc, sc.streams[1], static_cast<double>(t0) + 900, static_cast<double>(t0) + 3000);
+    EXPECT_EQ(d.incident, 0);
+    EXPECT_DOUBLE_EQ(d.delay_ms, 17);
+    // A stream that began while the vector was already in an open incident.
+    d = find_detection(inc, sc.streams[2], static_cast<double>(t0) + 2000, static_cast<double>(t0) + 3000);
+    EXPECT_EQ(d.incident, 0);
+    EXPECT_DOUBLE_EQ(d.delay_ms, -2000);
+    // ... and one that began after it closed: not detected.
+    d = find_detection(inc, sc.streams[2], static_cast<double>(t0) + 6000, static_cast<double>(t0) + 7000);
+    EXPECT_EQ(d.incident, -1);
+    // The /24 incident holds the DNS answers' vector; the /32 one does not.
+    d = find_detection(inc, sc.streams[3], static_cast<double>(t0) + 6777, static_cast<double>(t0) + 9000);
+    EXPECT_EQ(d.incident, 1);
+    EXPECT_DOUBLE_EQ(d.delay_ms, 100);
+    EXPECT_EQ(find_detection(inc, sc.streams[4], first, first + 3000).incident, -1);  // no icmp-flood vector
+    EXPECT_EQ(find_detection(inc, sc.streams[5], first, first + 3000).incident, -1);  // another target
+    int which = -2;
+    EXPECT_DOUBLE_EQ(classified_confidence(inc, sc.streams[0], "syn-flood", first, first + 3000, &which), 0.995);
+    EXPECT_EQ(which, 0);
+    EXPECT_DOUBLE_EQ(classified_confidence(inc, sc.streams[0], "udp-flood", first, first + 3000), 0.7);
+    EXPECT_DOUBLE_EQ(classified_confidence(inc, sc.streams[0], "icmp-flood", first, first + 3000, &which), 0);
+    EXPECT_EQ(which, -1);
+    EXPECT_DOUBLE_EQ(classified_confidence(inc, sc.streams[5], "syn-flood", first, first + 3000), 0);
+    EXPECT_TRUE(block_overlaps(sc.streams[3].dst, "198.51.100.0/24"));
+    EXPECT_FALSE(block_overlaps(sc.streams[3].dst, "198.51.100.10/32"));
+    EXPECT_FALSE(block_overlaps(sc.streams[3].dst, "2001:db8::/32"));
+
+    // Not an incident log: the line is named.
+    EXPECT_FALSE(parse_incident_log("\n{\"id\": 1}\n", inc, err));
+    EXPECT_NE(err.find("line 2"), std::string::npos) << err;
+    EXPECT_FALSE(parse_incident_log("{\"id\": 1, \"vectors\": [\n", inc, err));
+    EXPECT_NE(err.find("line 1"), std::string::npos) << err;
+    EXPECT_TRUE(parse_incident_log("", inc, err));
+    EXPECT_TRUE(inc.empty());
+}
+
 TEST(GenScenario, ParseTime) {
     struct Good {
         const char* s;

@@ -485,6 +485,56 @@ TEST(PolicyScrub, AVectorsOwnLimitOverridesReflectionInItsScopeOnly) {
     EXPECT_FALSE(s->policies[0].src_on | s->policies[0].dst_on);
 }
 
+TEST(PolicyScrub, MitigationLimitsApplyOnlyToMitigatedPrefixes) {
+    Config c;
+    c.add_policy("web");
+    c.set_limit("web", "syn", true, R(5000));                      // everyday
+    c.set_limit("web", "syn", true, R(500), /*mitigating=*/true);  // stricter under attack
+    c.set_limit("web", "dns", false, R(10), true);                 // only under attack
+    c.set_mitigation_mode("web", MitigationMode::auto_);
+    c.add_protect(P("198.51.100.10/32"), "portal", "web");
+    c.add_protect(P("198.51.100.11/32"), "telehealth", "web");
+    c.add_protect(P("198.51.100.0/24"), "lan", "default");
+    const uint64_t hz = 1000000000;
+    std::set<std::string> mitigated{"portal"};
+    CompileOptions o{hz, 1};
+    o.mitigated = &mitigated;
+    const auto s = compile(c, 1, o);
+    ASSERT_EQ(s->policy_names.size(), 2u);
+    ASSERT_EQ(s->policies.size(), 3u) << "default, web, web's mitigating variant";
+    ASSERT_EQ(s->mitigating_policy, (std::vector<uint32_t>{0, 2}));
+    const uint8_t dns = class_of(*s, "dns");
+    const PolicyRt& base = s->policies[1];
+    const PolicyRt& hard = s->policies[2];
+    EXPECT_EQ(base.dst[kClassSyn], triage::meter::make_profile({5000, 0, 5000, 0}, hz));
+    EXPECT_FALSE(base.src_on >> dns & 1);
+    EXPECT_EQ(hard.dst[kClassSyn], triage::meter::make_profile({500, 0, 500, 0}, hz));
+    EXPECT_TRUE(hard.src_on >> dns & 1);
+    EXPECT_EQ(hard.src[dns], triage::meter::make_profile({10, 0, 10, 0}, hz));
+    for (const auto& pr : s->protect) {
+        SCOPED_TRACE(pr.name);
+        EXPECT_EQ(pr.config_policy, pr.name == "lan" ? 0u : 1u);
+        EXPECT_EQ(pr.mitigation, pr.name == "portal");
+        EXPECT_EQ(pr.policy, pr.name == "portal" ? 2u : pr.config_policy);
+    }
+    EXPECT_TRUE(s->learn_outbound) << "a reflection limit under mitigation needs solicited responses too";
+    // Both tell solicited DNS answers apart, so detection counts them as
+    // UDP before mitigation as well as during it.
+    EXPECT_TRUE(base.solicit_on >> dns & 1);
+    EXPECT_EQ(hard.solicit_on, base.solicit_on);
+    EXPECT_FALSE(base.solicit_on >> kClassSyn & 1) << "only reflection classes";
+    // Withdrawn: back to the everyday policy.
+    mitigated.clear();
+    const auto calm = compile(c, 2, o);
+    for (const auto& pr : calm->protect) EXPECT_EQ(pr.policy, pr.config_policy) << pr.name;
+    // A policy without mitigation limits has no variant.
+    c.set_limit("web", "syn", true, std::nullopt, true);
+    c.set_limit("web", "dns", false, std::nullopt, true);
+    EXPECT_EQ(compile(c, 3, o)->policies.size(), 2u);
+    // Unknown classes are refused the same way for both.
+    EXPECT_THROW(c.set_limit("web", "nosuch", false, R(1), true), ConfigError);
+}
+
 TEST(PolicyScrub, ByteBurstsNeverFallBelowTheLargestFrame) {
     Config c;
     c.set_limit("default", "udp", false, R(10, 8000, 1));  // 100 bytes of burst by the rates
