@@ -303,6 +303,7 @@ int run(int argc, char** argv) {
         c.entries = entry_counters[w].get();
         c.tap = taps.empty() ? nullptr : taps[w].get();
         c.sample_every = opt.capture_sample;
+        c.capture_rate = opt.capture_rate;
         c.sketch = sketch_slots[w].get();
         c.lossless = opt.exit_on_eof;
         c.policy = &pub;

@@ -35,6 +35,7 @@ namespace {
     X("incident-log", "FILE", "append every incident as JSON lines to FILE (one when it opens, one when it closes)") \
     X("incident-dir", "DIR", "write a Markdown report per incident to DIR when it closes (incident-N.md), and its packet capture (incident-N.pcapng)") \
     X("capture-sample", "N", "incident capture: sample 1 in N frames toward protected prefixes, 1..65536 (default 32)") \
+    X("capture-rate", "N", "incident capture: at most N of those samples a second per worker go to the ring, 0 = no cap (default 10000)") \
     X("capture-ring", "N", "incident capture: sampled frames each worker keeps from before an incident, 0..1048576; 0 turns capture off, the console's too (default 8192)") \
     X("capture-payload", "BYTES", "keep BYTES past each frame's transport header in captures, 0..1500 (default 0: headers only, no patient payloads)") \
     X("log-level", "LEVEL", "trace|debug|info|warn|error|off (default info)")                   \
@@ -170,6 +171,9 @@ int parse_options(int argc, char** argv, Options& o) {
         } else if (name == "capture-sample") {
             if (!to_uint(kSpecs[idx].name, optarg, 1, 65536, v)) return -1;
             o.capture_sample = static_cast<uint32_t>(v);
+        } else if (name == "capture-rate") {
+            if (!to_uint(kSpecs[idx].name, optarg, 0, 10000000, v)) return -1;
+            o.capture_rate = static_cast<uint32_t>(v);
         } else if (name == "capture-ring") {
             if (!to_uint(kSpecs[idx].name, optarg, 0, 1048576, v)) return -1;
             o.capture_ring = static_cast<uint32_t>(v);

@@ -24,7 +24,7 @@ struct Options {
     std::string stats_json;  // empty = none
     std::string incident_log;  // JSON lines; empty = none
     std::string incident_dir;  // Markdown reports and incident captures; empty = none
-    uint32_t capture_sample = 32, capture_ring = 8192, capture_payload = 0;
+    uint32_t capture_sample = 32, capture_ring = 8192, capture_payload = 0, capture_rate = 10000;
     std::string log_level = "info";
     std::string log_file;           // empty = console (and syslog) only
     unsigned log_file_mb = 10;      // rotate at this size

@@ -49,8 +49,9 @@ void free_all(rte_mbuf** p, unsigned n) {
 }  // namespace
 
 uint64_t Tap::wall_ns(uint64_t tsc) const noexcept {
-    const int64_t d = static_cast<int64_t>(tsc - base_tsc_);
-    return base_ns_ + static_cast<uint64_t>(static_cast<__int128>(d) * 1000000000 / static_cast<__int128>(hz_));
+    // A double holds the product exactly enough: 53 bits of nanoseconds
+    // are 104 days, and the TSC never runs backwards past base_tsc_.
+    return base_ns_ + static_cast<uint64_t>(static_cast<double>(tsc - base_tsc_) * ns_per_tsc_);
 }
 
 Tap::Tap(unsigned worker, int socket, const Settings& s)
@@ -59,7 +60,7 @@ Tap::Tap(unsigned worker, int socket, const Settings& s)
     clock_gettime(CLOCK_REALTIME, &ts);
     base_tsc_ = rte_rdtsc();
     base_ns_ = static_cast<uint64_t>(ts.tv_sec) * 1000000000u + static_cast<uint64_t>(ts.tv_nsec);
-    hz_ = rte_get_tsc_hz() ? rte_get_tsc_hz() : 1;
+    ns_per_tsc_ = 1e9 / static_cast<double>(rte_get_tsc_hz() ? rte_get_tsc_hz() : 1);
     const std::string w = std::to_string(worker);
     const uint32_t n = s.ring + s.manual_ring + 1024;
     pool_ = rte_pktmbuf_pool_create(("cap_pool_" + w).c_str(), n, 64, 0,

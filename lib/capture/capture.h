@@ -95,7 +95,8 @@ private:
     uint64_t wall_ns(uint64_t tsc) const noexcept;  // TSC to ns since the epoch
 
     uint32_t payload_;
-    uint64_t base_tsc_ = 0, base_ns_ = 0, hz_ = 1;
+    uint64_t base_tsc_ = 0, base_ns_ = 0;
+    double ns_per_tsc_ = 1;
     rte_mempool* pool_ = nullptr;
     rte_ring* ring_ = nullptr;
     rte_ring* manual_ring_ = nullptr;

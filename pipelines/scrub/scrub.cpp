@@ -259,7 +259,8 @@ private:
         // Each sample stands for sample_every frames.
         sketch_.add(detect::source_key(entry, s.v.ip_version, s.v.src), sample_every_,
                     uint64_t{s.len} * sample_every_);
-        if (!c_.tap) return;
+        if (!c_.tap || now_ - last_capture_ < capture_gap_) return;
+        last_capture_ = now_;
         capture::Tag t;
         t.entry = entry;
         t.drop = o.kind == Outcome::forward ? 0 : static_cast<uint8_t>(o.reason);
@@ -400,6 +401,8 @@ private:
     uint32_t sample_left_ = sample_every_;
     detect::SpaceSaving<kWorkerSketch> sketch_{c_.table_key.k0 ^ c_.index};
     uint32_t sketch_served_ = 0;
+    const uint64_t capture_gap_ = c_.capture_rate ? rte_get_tsc_hz() / c_.capture_rate : 0;
+    uint64_t last_capture_ = 0;
     telemetry::WorkerCounters& k_;
     telemetry::RateLimit tx_full_log_{1.0, 3};
     const policy::Snapshot* snap_ = nullptr;

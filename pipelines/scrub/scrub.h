@@ -63,6 +63,10 @@ struct WorkerConfig {
     // 1 in sample_every inbound frames toward protected prefixes feeds the
     // top-sources sketch and the capture ring.
     uint32_t sample_every = 32;
+    // Of those, at most this many a second go to the capture ring (0: no
+    // cap), so a line-rate flood neither costs a copy per 32 frames nor
+    // flushes the ring's pre-attack history in milliseconds.
+    uint32_t capture_rate = 10000;
     SketchSlot* sketch = nullptr;  // nullptr: no top sources
     // Policy snapshots; this worker is reader `index`.
     policy::Publisher* policy = nullptr;
