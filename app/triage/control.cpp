@@ -219,7 +219,7 @@ void Control::detect_tick() {
                 cum[i].packets[j] += w[i].packets[j].get();
                 cum[i].bytes[j] += w[i].bytes[j].get();
             }
-            cum[i].dropped += w[i].dropped.get();
+            for (unsigned r = 0; r < telemetry::kDropCount; ++r) cum[i].drops[r] += w[i].drops[r].get();
         }
     std::vector<detect::Event> ev;
     const int64_t wall = std::chrono::duration_cast<std::chrono::milliseconds>(

@@ -37,7 +37,10 @@ uint32_t pack(Tag t) noexcept {
 }
 
 rte_ring* make_ring(const std::string& name, uint32_t size, int socket, unsigned flags) {
-    rte_ring* r = rte_ring_create(name.c_str(), rte_align32pow2(size + 1), socket, flags);
+    // Exactly `size` usable slots: the pool is sized from the rings, and a
+    // ring that could hold more than the pool would drain it instead of
+    // evicting its oldest frame.
+    rte_ring* r = rte_ring_create(name.c_str(), size, socket, flags | RING_F_EXACT_SZ);
     if (!r) throw std::runtime_error("capture: cannot create ring " + name + ": " + rte_strerror(rte_errno));
     return r;
 }
@@ -62,6 +65,8 @@ Tap::Tap(unsigned worker, int socket, const Settings& s)
     base_ns_ = static_cast<uint64_t>(ts.tv_sec) * 1000000000u + static_cast<uint64_t>(ts.tv_nsec);
     ns_per_tsc_ = 1e9 / static_cast<double>(rte_get_tsc_hz() ? rte_get_tsc_hz() : 1);
     const std::string w = std::to_string(worker);
+    // Both rings full, plus the mempool caches of the worker and the control
+    // core and the frames in flight between them.
     const uint32_t n = s.ring + s.manual_ring + 1024;
     pool_ = rte_pktmbuf_pool_create(("cap_pool_" + w).c_str(), n, 64, 0,
                                     static_cast<uint16_t>(rte_pcapng_mbuf_size(kMaxCopy) + kCommentRoom), socket);
@@ -328,6 +333,9 @@ void Recorder::start_manual(const std::string& path, const Filter& f, uint64_t p
 void Recorder::retire_manual() {
     if (!manual_) return;
     for (Tap* t : taps_) t->set_manual(nullptr);
+    // The withdrawal is visible before the loop counts are read (the two
+    // loops of grace cover a worker that read the filter just before).
+    std::atomic_thread_fence(std::memory_order_seq_cst);
     Retired r;
     for (Tap* t : taps_) r.loops.push_back(t->loops());
     r.m = std::move(manual_);

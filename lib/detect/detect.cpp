@@ -136,7 +136,11 @@ void Detector::observe(double t, int64_t wall_ms, const std::vector<EntryTotals>
             total += rate[j];
             brate += static_cast<double>(dby[j]) * 8 / dt;
         }
-        const uint64_t ddrop = c.dropped >= s.last.dropped ? c.dropped - s.last.dropped : 0;
+        uint64_t ddrops[telemetry::kDropCount], ddrop = 0;
+        for (unsigned r = 0; r < telemetry::kDropCount; ++r) {
+            ddrops[r] = c.drops[r] >= s.last.drops[r] ? c.drops[r] - s.last.drops[r] : 0;
+            ddrop += ddrops[r];
+        }
         s.last = c;
         std::copy(rate, rate + kSlots, s.rate);
 
@@ -174,6 +178,7 @@ void Detector::observe(double t, int64_t wall_ms, const std::vector<EntryTotals>
                 in.bytes += dby[j];
             }
             in.dropped += ddrop;
+            for (unsigned r = 0; r < telemetry::kDropCount; ++r) in.drops[r] += ddrops[r];
             for (unsigned j = 0; j < kClasses; ++j) {
                 auto v = std::find_if(in.vectors.begin(), in.vectors.end(), [&](const VectorSeen& x) { return x.cls == j; });
                 if (v != in.vectors.end()) {
@@ -243,6 +248,7 @@ void Detector::observe(double t, int64_t wall_ms, const std::vector<EntryTotals>
                 in.bytes += dby[j];
             }
             in.dropped += ddrop;
+            for (unsigned r = 0; r < telemetry::kDropCount; ++r) in.drops[r] += ddrops[r];
             in.actions.push_back({t, wall_ms, "opened", vectors});
             out.push_back({Event::opened, in.id, in.target,
                            "incident " + std::to_string(in.id) + " on " + in.target + " (" + in.prefix + ", " +
@@ -301,7 +307,14 @@ std::string incident_json(const Incident& i, const std::vector<std::string>& cla
     o << ", \"peak_pps\": " << b;
     std::snprintf(b, sizeof b, "%.0f", i.peak_bps);
     o << ", \"peak_bps\": " << b << ", \"packets\": " << i.packets << ", \"bytes\": " << i.bytes
-      << ", \"dropped\": " << i.dropped << ", \"vectors\": [";
+      << ", \"dropped\": " << i.dropped << ", \"dropped_by\": {";
+    bool first = true;
+    for (unsigned r = 0; r < telemetry::kDropCount; ++r)
+        if (i.drops[r]) {
+            o << (first ? "" : ", ") << "\"" << telemetry::drop_name(static_cast<telemetry::Drop>(r)) << "\": " << i.drops[r];
+            first = false;
+        }
+    o << "}, \"vectors\": [";
     for (size_t k = 0; k < i.vectors.size(); ++k) {
         const VectorSeen& v = i.vectors[k];
         std::snprintf(b, sizeof b, "%.3f", v.confidence);
@@ -348,6 +361,16 @@ std::string incident_markdown(const Incident& i, const std::vector<std::string>&
     o << "| Peak toward the target | " << b << " |\n";
     o << "| Packets toward the target while open | " << i.packets << " (" << i.bytes << " bytes), of which "
       << i.dropped << " dropped by the box |\n\n";
+    if (i.dropped) {
+        o << "## Dropped, by mechanism\n\n| Mechanism | Packets | What it means |\n|---|---|---|\n";
+        for (unsigned r = 0; r < telemetry::kDropCount; ++r)
+            if (i.drops[r]) {
+                const auto d = static_cast<telemetry::Drop>(r);
+                o << "| " << telemetry::drop_name(d) << " | " << i.drops[r] << " | " << telemetry::drop_description(d)
+                  << " |\n";
+            }
+        o << "\n";
+    }
     o << "## Attack vectors\n\n| Vector | Confidence | Peak packets/s | Packets |\n|---|---|---|---|\n";
     for (const VectorSeen& v : i.vectors) {
         std::snprintf(b, sizeof b, "| %s | %.2f | %.0f | %" PRIu64 " |\n", vector_name(v.cls, cname(v.cls)).c_str(),

@@ -29,14 +29,14 @@ inline constexpr uint8_t kSyn = policy::kClassSyn, kTcp = policy::kClassTcp, kUd
 struct alignas(64) EntryCounters {
     telemetry::Counter packets[kSlots];
     telemetry::Counter bytes[kSlots];
-    telemetry::Counter dropped;  // of those, dropped by any stage
+    telemetry::Counter drops[telemetry::kDropCount];  // of those, dropped, by reason (drop_name)
 };
 
 // The same, summed over workers, as plain numbers.
 struct EntryTotals {
     uint64_t packets[kSlots]{};
     uint64_t bytes[kSlots]{};
-    uint64_t dropped = 0;
+    uint64_t drops[telemetry::kDropCount]{};
 };
 
 using Mode = policy::MitigationMode;
@@ -97,6 +97,7 @@ struct Incident {
     std::vector<VectorSeen> vectors;
     double peak_pps = 0, peak_bps = 0;  // all classes together, per sample
     uint64_t packets = 0, bytes = 0, dropped = 0;  // toward the target while open
+    uint64_t drops[telemetry::kDropCount]{};       // dropped, by mechanism (telemetry::Drop)
     std::vector<Action> actions;
     std::string capture;  // capture file, when one was written
     uint64_t capture_packets = 0;  // written to it, once it is closed

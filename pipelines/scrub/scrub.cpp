@@ -236,7 +236,7 @@ private:
                     // The sample, before a cookie reply reuses the mbuf.
                     if (unlikely(--sample_left_ == 0)) sample(m, s, dec.protect, o);
                     if (o.kind != Outcome::forward) {
-                        e.dropped.add();
+                        e.drops[static_cast<unsigned>(o.reason)].add();
                         if (o.kind == Outcome::reply) send_reply(m, reply, reply_len);
                         drop(m, o.reason, d, o.kind != Outcome::reply);
                         return;

@@ -123,8 +123,14 @@ if opened and closed and os.path.exists(pcap):
               all(t["packets"] <= top[0]["packets"] / 5 for t in top[1:]),
               "every other prefix is far smaller")
         check(all(t["error"] <= t["packets"] for t in top), "error bounds are within the counts")
+    # Drops by mechanism: the flood's SYNs went to cookies, and the
+    # mechanisms add up to the incident's drops.
+    by = closed[0].get("dropped_by", {})
+    check(by.get("syn_cookie", 0) > 10000 and sum(by.values()) == closed[0]["dropped"],
+          f"the incident's drops by mechanism add up ({by}, {closed[0]['dropped']} dropped)")
     md = open(os.path.join(wd, "incident-1.md")).read() if os.path.exists(os.path.join(wd, "incident-1.md")) else ""
     check(pcap in md and f"({len(rows)} packets)" in md, "the Markdown report names the file and its count")
+    check("## Dropped, by mechanism" in md and "| syn_cookie | " in md, "the report lists drops by mechanism")
 
 # ---- 2. the manual capture
 check(os.path.exists(manual), "the manual capture file exists")
