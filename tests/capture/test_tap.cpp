@@ -11,6 +11,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -154,8 +155,7 @@ int main(int argc, char** argv) {
     const int rc = g_pool ? RUN_ALL_TESTS() : 1;
     rte_mempool_free(g_pool);
     rte_eal_cleanup();
-    const std::string dir = "/var/run/dpdk/" + prefix;
-    std::remove((dir + "/config").c_str());
-    rmdir(dir.c_str());
+    std::error_code ec;  // the EAL's runtime directory of this prefix
+    std::filesystem::remove_all("/var/run/dpdk/" + prefix, ec);
     return rc;
 }
