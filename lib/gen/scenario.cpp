@@ -618,10 +618,13 @@ struct Json {
     double num = 0;
     std::string str;
     std::vector<Json> arr;
-    std::vector<std::pair<std::string, Json>> obj;
+    // An object's members as two parallel vectors: a pair holding Json
+    // would need Json complete here (clang with libstdc++ refuses it).
+    std::vector<std::string> keys;
+    std::vector<Json> vals;
     const Json* get(std::string_view k) const noexcept {
-        for (const auto& [key, v] : obj)
-            if (key == k) return &v;
+        for (size_t n = 0; n < keys.size(); ++n)
+            if (keys[n] == k) return &vals[n];
         return nullptr;
     }
 };
@@ -694,7 +697,8 @@ struct JsonReader {
                     if (i >= s.size() || s[i] != ':') break;
                     ++i;
                     if (!value(x)) break;
-                    v.obj.emplace_back(std::move(k), std::move(x));
+                    v.keys.push_back(std::move(k));
+                    v.vals.push_back(std::move(x));
                     ws();
                     if (i < s.size() && s[i] == ',') {
                         ++i;

@@ -361,6 +361,7 @@ void compile_scrubbing(const Config& c, const CompileOptions& o, Snapshot& s) {
         rt.aggregate6 = p.aggregate6;
         rt.auth_ttl_cycles = uint64_t{p.auth_ttl} * o.hz;
         s.max_auth_ttl_cycles = std::max(s.max_auth_ttl_cycles, rt.auth_ttl_cycles);
+        const std::string& pname = name;  // a lambda cannot capture a structured binding (clang 14)
         const auto apply = [&](PolicyRt& to, const std::map<std::string, Limit>& limits) {
             auto set = [&](uint8_t cls, const Limit& l) {
                 if (l.source) {
@@ -383,7 +384,7 @@ void compile_scrubbing(const Config& c, const CompileOptions& o, Snapshot& s) {
                 if (cls == 0xff) {
                     auto it = refl_class.find(cls_name);
                     if (it == refl_class.end())
-                        throw ConfigError("policy '" + name + "' limits unknown traffic class '" + cls_name + "'");
+                        throw ConfigError("policy '" + pname + "' limits unknown traffic class '" + cls_name + "'");
                     cls = it->second;
                 }
                 set(cls, l);
