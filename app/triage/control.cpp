@@ -93,6 +93,15 @@ void Control::sync_detector() {
     sync_capture();
 }
 
+// The running snapshot's index of a protected prefix (what workers tag
+// their samples with), or kNoEntry when it is not protected.
+uint16_t Control::entry_index(const std::string& name) const {
+    if (const policy::Snapshot* s = pub_.current())
+        for (size_t k = 0; k < s->protect.size(); ++k)
+            if (s->protect[k].name == name) return static_cast<uint16_t>(k);
+    return kNoEntry;
+}
+
 // Capture follows snapshot indexes: the names for the packets' comments,
 // and the index of each open incident's target.
 void Control::sync_capture() {
@@ -100,12 +109,9 @@ void Control::sync_capture() {
     if (!recorder_ || !s) return;
     std::vector<std::string> names;
     for (const auto& pr : s->protect) names.push_back(pr.name);
-    for (const detect::Incident& i : detector_.incidents()) {
-        if (!i.open) continue;
-        const auto it = std::find(names.begin(), names.end(), i.target);
-        // A target no longer protected keeps its file; nothing more goes in.
-        recorder_->retarget(i.id, it == names.end() ? 0xffff : static_cast<uint16_t>(it - names.begin()));
-    }
+    // A target no longer protected keeps its file; nothing more goes in.
+    for (const detect::Incident& i : detector_.incidents())
+        if (i.open) recorder_->retarget(i.id, entry_index(i.target));
     recorder_->set_names(std::move(names));
 }
 
@@ -140,11 +146,8 @@ void Control::send_alert(const detect::Incident& i, alert::Kind k, const std::st
 // sampled packets until it closes (docs/capture.md).
 void Control::start_capture(detect::Incident& i) {
     if (!recorder_ || o_.incident_dir.empty()) return;
-    const policy::Snapshot* s = pub_.current();
-    uint16_t entry = 0xffff;
-    for (size_t k = 0; s && k < s->protect.size(); ++k)
-        if (s->protect[k].name == i.target) entry = static_cast<uint16_t>(k);
-    if (entry == 0xffff) return;
+    const uint16_t entry = entry_index(i.target);
+    if (entry == kNoEntry) return;
     const std::string path = o_.incident_dir + "/incident-" + std::to_string(i.id) + ".pcapng";
     try {
         recorder_->open_incident(i.id, entry, path,
@@ -194,14 +197,12 @@ void Control::sketch_tick() {
         }
     }
     if (!fresh) return;
-    const policy::Snapshot* snap = pub_.current();
-    if (!snap) return;
     for (const detect::Incident& i : detector_.incidents()) {
         if (!i.open) continue;
-        for (size_t k = 0; k < snap->protect.size(); ++k)
-            if (snap->protect[k].name == i.target)
-                if (detect::Incident* m = detector_.incident_mut(i.id))
-                    m->top_sources = detect::top_sources(*merged_, static_cast<uint16_t>(k), 10, i.packets);
+        const uint16_t entry = entry_index(i.target);
+        if (entry == kNoEntry) continue;
+        if (detect::Incident* m = detector_.incident_mut(i.id))
+            m->top_sources = detect::top_sources(*merged_, entry, 10, i.packets);
     }
 }
 
@@ -277,9 +278,13 @@ void Control::detect_tick() {
 }
 
 void Control::finish() {
-    if (recorder_) recorder_->finish();
     for (const detect::Incident& i : detector_.incidents())
-        if (i.open) record(i, "exit");
+        if (i.open)
+            if (detect::Incident* m = detector_.incident_mut(i.id)) {
+                end_capture(*m);
+                record(*m, "exit");
+            }
+    if (recorder_) recorder_->finish();
     if (incident_log_) std::fclose(incident_log_);
     incident_log_ = nullptr;
     // Sends what is queued (the exit alerts above included) for up to 2 s.

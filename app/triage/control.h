@@ -90,6 +90,8 @@ private:
     void publish(std::unique_ptr<policy::Snapshot> s);
     void sync_detector();
     void sync_capture();
+    static constexpr uint16_t kNoEntry = 0xffff;
+    uint16_t entry_index(const std::string& name) const;
     void start_capture(detect::Incident& i);
     void end_capture(detect::Incident& i);
     void detect_tick();

@@ -393,7 +393,6 @@ void Recorder::tick(double now_s) {
     now_ = now_s;
     drain_incidents();
     if (manual_file_) {
-        if (manual_started_ < 0) manual_started_ = now_s;
         drain_manual();
         if (manual_limit_ && manual_file_->packets() >= manual_limit_) stop_manual("packet count reached");
         else if (manual_duration_ > 0 && now_s - manual_started_ >= manual_duration_) stop_manual("duration reached");

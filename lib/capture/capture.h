@@ -184,7 +184,7 @@ private:
     std::unique_ptr<File> manual_file_;
     std::string manual_filter_;
     uint64_t manual_limit_ = 0;
-    double manual_duration_ = 0, manual_started_ = -1, now_ = 0;
+    double manual_duration_ = 0, manual_started_ = 0, now_ = 0;
     ManualStatus last_;
     // Filters withdrawn but perhaps still read by a worker: freed once every
     // worker has looped past the withdrawal.
